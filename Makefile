@@ -1,0 +1,46 @@
+# engagement — customer-engagement survey toolkit. Run `make` for the list of targets.
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed-stamp
+
+.DEFAULT_GOAL := help
+.PHONY: help setup report test test-fast lab simulate bench clean
+
+## Show this help
+help:
+	@awk 'BEGIN {FS=":"} /^## / {doc=substr($$0,4); next} /^[a-zA-Z_-]+:/ && doc {printf "  \033[1m%-12s\033[0m %s\n", $$1, doc; doc=""}' $(MAKEFILE_LIST)
+
+$(STAMP): pyproject.toml constraints.txt
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install --quiet --upgrade pip==25.3 -c constraints.txt || true
+	$(BIN)/pip install --quiet -c constraints.txt -e ".[dev]"
+	touch $(STAMP)
+
+## Create .venv and install the package with pinned dependencies
+setup: $(STAMP)
+
+## Run the whole pipeline on the embedded default survey and print the PDF's path
+report: $(STAMP)
+	$(BIN)/engagement run
+
+## Set up and run every test (unit, reference, notebooks, pipeline)
+test: $(STAMP)
+	$(BIN)/python -m pytest -q -p no:cacheprovider tests
+	$(BIN)/python -m pytest -q -p no:cacheprovider --nbval-lax --nbval-current-env notebooks/ -p engagement.testing.nbval_small
+
+## Open JupyterLab in the project environment
+lab: $(STAMP)
+	$(BIN)/jupyter lab notebooks/
+
+## Regenerate the embedded default survey in data/ (seeded; identical bytes each time)
+simulate: $(STAMP)
+	$(BIN)/engagement simulate --out data/default
+
+## Time the pipeline at the default size and at 100,000 respondents; writes BENCHMARKS.md
+bench: $(STAMP)
+	$(BIN)/python -m engagement.bench --out BENCHMARKS.md
+
+## Remove the environment and generated reports
+clean:
+	rm -rf $(VENV) reports/*/ reports/latest
