@@ -19,6 +19,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_valida
 from .errors import InputError
 
 Code = Union[int, float, str, bool]
+ROW_ID = "_row"  # respondent id made by ingest when the file has none
 
 
 class _Strict(BaseModel):
@@ -164,7 +165,10 @@ class Screening(_Strict):
     speeder_fraction_of_median: float = 0.5
     #: columns of the rating grid checked for straightlining (no variance across the grid)
     straightline_grid: list[str] = Field(default_factory=list)
-    #: columns (besides the id) that define a duplicate submission; default: all answer columns
+    #: look for duplicate submissions (switch off for administrative extracts, where identical
+    #: profiles are different customers)
+    check_duplicates: bool = True
+    #: columns that define a duplicate submission; default: every column but the id, weight and duration
     duplicate_columns: list[str] | None = None
 
 
@@ -172,7 +176,8 @@ class Codebook(_Strict):
     survey: SurveyInfo = Field(default_factory=SurveyInfo)
     encoding: str = "utf-8"
     format: Literal["auto", "csv", "qualtrics", "spss", "excel", "parquet"] = "auto"
-    id: str
+    #: respondent id column; leave out when the file has none and ingest numbers the rows (`_row`)
+    id: str | None = None
     weight: str | None = None
     duration: str | None = None
     attention_checks: list[AttentionCheck] = Field(default_factory=list)
@@ -210,12 +215,16 @@ class Codebook(_Strict):
         return self
 
     # ---- what the studies need -------------------------------------------------------------
+    @property
+    def id_column(self) -> str:
+        return self.id or ROW_ID
+
     def scale(self, name: str) -> Scale | None:
         return self.scales.get(name)
 
     def referenced_columns(self) -> dict[str, str]:
         """Every column the codebook names, mapped to the key that names it (for error messages)."""
-        refs: dict[str, str] = {self.id: "id"}
+        refs: dict[str, str] = {self.id: "id"} if self.id else {}
         if self.weight:
             refs[self.weight] = "weight"
         if self.duration:

@@ -289,7 +289,7 @@ def simulate_survey(params: SimulationParams | None = None) -> tuple[pd.DataFram
         "loyalty_member": member,
         "retained_12m": retained,
     })
-    duration = np.round(rng.lognormal(np.log(540), 0.35, size=n)).astype(int)
+    duration = np.round(rng.lognormal(np.log(540), 0.25, size=n)).astype(int)
     truth = pd.DataFrame({"resp_id": df["resp_id"], "persona": persona + 1,
                           "persona_name": np.array(PERSONA_NAMES)[persona],
                           "speeder": 0, "straightliner": 0, "attention_fail": 0, "duplicate": 0})

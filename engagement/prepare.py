@@ -1,0 +1,78 @@
+"""The one path from a raw export to the analysis table: ingest -> screen -> weight.
+
+Notebook 00 calls `prepare_survey` and shows each step; the study notebooks call `analysis_data`,
+which reads the table notebook 00 cached in the run folder, or builds it the same way when they are
+run on their own in JupyterLab.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from .codebook import Codebook, load_codebook
+from .ingest import Survey, read_survey
+from .quality import Screening, screen
+from .results import CLEAN_DATA, WEIGHT
+
+
+@dataclass
+class Prepared:
+    survey: Survey
+    screening: Screening
+    data: pd.DataFrame  # screened, PII-free, with the final weight in WEIGHT
+    weighting: dict  # method, diagnostics, convergence
+
+
+def weight_survey(df: pd.DataFrame, cb: Codebook) -> tuple[np.ndarray, dict]:
+    """Final analysis weights (summing to n): raked to the codebook's margins when it gives them,
+    starting from the file's own weight column when there is one."""
+    from .weighting import rake_weights, weight_diagnostics
+
+    base = df[cb.weight].to_numpy(float) if cb.weight else None
+    if cb.margins:
+        res = rake_weights(df, cb.margins, base_weight=base)
+        w = np.asarray(res.weights, float)
+        info = {"method": "raking (iterative proportional fitting, weightipy)",
+                "variables": list(cb.margins), "iterations": res.iterations, "converged": bool(res.converged)}
+    elif base is not None:
+        w = base * len(base) / base.sum()
+        info = {"method": f"design weights from column {cb.weight!r}, scaled to sum to n"}
+    else:
+        w = np.ones(len(df))
+        info = {"method": "unweighted (the codebook gives neither weights nor margins)"}
+    info["diagnostics"] = weight_diagnostics(w)
+    return w, info
+
+
+def prepare_survey(data_path: str | Path, codebook: Codebook | str | Path) -> Prepared:
+    cb = codebook if isinstance(codebook, Codebook) else load_codebook(codebook)
+    survey = read_survey(data_path, cb)
+    scr = screen(survey.data, cb)
+    data = scr.clean.copy()
+    w, info = weight_survey(data, cb)
+    data[WEIGHT] = w
+    return Prepared(survey=survey, screening=scr, data=data, weighting=info)
+
+
+def analysis_data(data_path: str | Path, codebook_path: str | Path, output_dir: str | Path) -> pd.DataFrame:
+    """The screened, weighted analysis table for a run folder (cached as clean.parquet)."""
+    cached = Path(output_dir) / CLEAN_DATA
+    if cached.exists():
+        return pd.read_parquet(cached)
+    prepared = prepare_survey(data_path, codebook_path)
+    save_clean(prepared.data, output_dir)
+    return prepared.data
+
+
+def save_clean(data: pd.DataFrame, output_dir: str | Path) -> Path:
+    out = Path(output_dir)
+    out.mkdir(parents=True, exist_ok=True)
+    path = out / CLEAN_DATA
+    tmp = path.with_suffix(".tmp")
+    data.to_parquet(tmp, index=False)
+    tmp.replace(path)
+    return path

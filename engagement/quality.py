@@ -1,0 +1,87 @@
+"""Data-quality screening: speeders, straightliners, failed attention checks, duplicate submissions.
+
+Each rule flags respondents independently (so the flags can be audited); removal is sequential in a
+fixed order so that the screening table adds up: every respondent removed is counted once, under the
+first rule that caught them.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+import pandas as pd
+
+from .codebook import Codebook
+from .ingest import _num_str
+
+RULES = ["duplicate", "speeder", "attention_fail", "straightliner"]
+RULE_LABELS = {
+    "duplicate": "Duplicate submission (identical answers to an earlier response)",
+    "speeder": "Speeder (duration under {frac:.0%} of the median)",
+    "attention_fail": "Failed attention check",
+    "straightliner": "Straightliner (no variance across the rating grid)",
+}
+
+
+@dataclass
+class Screening:
+    clean: pd.DataFrame
+    flags: pd.DataFrame  # one boolean column per rule, indexed like the input
+    table: pd.DataFrame  # rule, flagged, removed, remaining
+    removed_by: pd.Series  # first rule that removed each respondent ("" if kept)
+
+
+def flag_speeders(df: pd.DataFrame, cb: Codebook) -> pd.Series:
+    if not cb.duration:
+        return pd.Series(False, index=df.index)
+    d = df[cb.duration].astype(float)
+    return d < cb.screening.speeder_fraction_of_median * d.median()
+
+
+def flag_straightliners(df: pd.DataFrame, cb: Codebook) -> pd.Series:
+    """Same answer on every item of the grid (at least three items answered)."""
+    grid = cb.screening.straightline_grid
+    if len(grid) < 3:
+        return pd.Series(False, index=df.index)
+    g = df[grid]
+    return (g.notna().sum(axis=1) >= 3) & (g.nunique(axis=1, dropna=True) == 1)
+
+
+def flag_attention(df: pd.DataFrame, cb: Codebook) -> pd.Series:
+    fail = pd.Series(False, index=df.index)
+    for chk in cb.attention_checks:
+        ok = {_num_str(v) for v in chk.correct_values}
+        fail |= ~df[chk.column].map(_num_str).isin(ok)
+    return fail
+
+
+def flag_duplicates(df: pd.DataFrame, cb: Codebook) -> pd.Series:
+    """Later copies of a response with identical answers (the first submission is kept)."""
+    if not cb.screening.check_duplicates:
+        return pd.Series(False, index=df.index)
+    # a resubmission has its own id and timing, so those columns do not define a duplicate
+    cols = cb.screening.duplicate_columns or [c for c in df.columns if c not in (cb.id_column, cb.weight, cb.duration)]
+    return df.duplicated(subset=cols, keep="first")
+
+
+def screen(df: pd.DataFrame, cb: Codebook) -> Screening:
+    flags = pd.DataFrame({
+        "duplicate": flag_duplicates(df, cb),
+        "speeder": flag_speeders(df, cb),
+        "attention_fail": flag_attention(df, cb),
+        "straightliner": flag_straightliners(df, cb),
+    }, index=df.index)
+    removed_by = pd.Series("", index=df.index, dtype=object)
+    rows = []
+    remaining = len(df)
+    for rule in RULES:
+        newly = flags[rule] & (removed_by == "")
+        removed_by[newly] = rule
+        remaining -= int(newly.sum())
+        rows.append({"rule": RULE_LABELS[rule].format(frac=cb.screening.speeder_fraction_of_median),
+                     "flagged": int(flags[rule].sum()), "removed": int(newly.sum()), "remaining": remaining})
+    table = pd.DataFrame([{"rule": "Completed responses", "flagged": np.nan, "removed": np.nan, "remaining": len(df)},
+                          *rows])
+    clean = df.loc[removed_by == ""].reset_index(drop=True)
+    return Screening(clean=clean, flags=flags, table=table, removed_by=removed_by)
