@@ -46,6 +46,91 @@ def simulate(
         typer.echo(write_survey(out, params)["survey"])
 
 
+def _parse_params(pairs: list[str]) -> dict:
+    """-p key=value pairs; values are read as YAML scalars (numbers, booleans, lists stay typed)."""
+    import yaml
+
+    out = {}
+    for pair in pairs:
+        if "=" not in pair:
+            raise typer.BadParameter(f"expected key=value, got {pair!r}", param_hint="-p")
+        key, value = pair.split("=", 1)
+        out[key.strip()] = yaml.safe_load(value)
+    return out
+
+
+@app.command()
+def run(
+    data: Optional[Path] = typer.Option(None, help="Survey file (CSV, Qualtrics CSV, .sav, .xlsx, .parquet). Default: the embedded survey."),
+    codebook: Optional[Path] = typer.Option(None, help="Codebook YAML. Default: the embedded survey's."),
+    out: Optional[Path] = typer.Option(None, help="Publish the run here instead of reports/<survey>/<wave>."),
+    wave: Optional[str] = typer.Option(None, help="Survey wave label, e.g. 2026-Q4 (default: the codebook's)."),
+    param: List[str] = typer.Option([], "-p", "--param", help="Notebook parameter key=value (repeatable)."),
+    page_size: str = typer.Option("A4", help="PDF page size: A4 or letter."),
+):
+    """Run every notebook with papermill and publish findings.pdf and results.json.
+
+    Exit codes: 0 ok; 2 bad input (nothing written); 1 a notebook or the report failed (the previous
+    good report and the `latest` pointer are left as they were).
+    """
+    from .pipeline import NotebookFailed, run_pipeline
+
+    try:
+        result = run_pipeline(data, codebook, out=out, wave=wave, params=_parse_params(param),
+                              page_size=page_size, progress=typer.echo)
+    except InputError as exc:
+        _bad_input(exc)
+    except NotebookFailed as exc:
+        typer.echo(f"run failed: {exc}", err=True)
+        raise typer.Exit(1)
+    typer.echo(f"results: {result.results}")
+    typer.echo(f"PDF: {result.pdf}")
+
+
+@codebook_app.command("draft")
+def codebook_draft(
+    datafile: Path = typer.Argument(..., help="The survey export to inspect."),
+    out: Optional[Path] = typer.Option(None, help="Write the draft here (default: print it)."),
+    encoding: str = typer.Option("utf-8"),
+):
+    """Write a starting codebook by inspecting the data (types, ranges, candidate roles)."""
+    import yaml
+
+    from .ingest import draft_codebook
+
+    try:
+        draft = draft_codebook(datafile, encoding=encoding)
+    except InputError as exc:
+        _bad_input(exc)
+    text = "# Draft codebook: check every role, scale direction and label before use.\n" + yaml.safe_dump(
+        draft, sort_keys=False, allow_unicode=True)
+    if out:
+        out.write_text(text, encoding="utf-8")
+        typer.echo(out)
+    else:
+        typer.echo(text)
+
+
+@codebook_app.command("check")
+def codebook_check(
+    codebook: Path = typer.Argument(...),
+    data: Optional[Path] = typer.Option(None, help="Also validate this data file against it."),
+):
+    """Validate a codebook (and optionally a data file against it)."""
+    from .codebook import load_codebook
+    from .ingest import read_survey
+
+    try:
+        cb = load_codebook(codebook)
+        if data:
+            s = read_survey(data, cb)
+            typer.echo(f"ok: {len(s.data)} rows, {len(s.data.columns)} columns; PII dropped: {s.dropped_pii}")
+        else:
+            typer.echo("ok")
+    except InputError as exc:
+        _bad_input(exc)
+
+
 def main() -> None:  # pragma: no cover - console entry
     app()
 

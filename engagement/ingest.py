@@ -12,6 +12,7 @@ PII columns are dropped here, before any notebook can display them.
 from __future__ import annotations
 
 import json
+import re
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -309,8 +310,10 @@ def draft_codebook(path: str | Path, encoding: str = "utf-8") -> dict:
 
     id_col = next((c for c in cols if df[c].is_unique and df[c].notna().all()
                    and any(k in lower[c] for k in ("id", "respondent", "response"))), cols[0])
-    pii = [c for c in cols if any(k in lower[c] for k in ("email", "e-mail", "name", "phone_number", "address", "ip"))
-           and c != id_col]
+    pii_name = re.compile(r"(^|[_\s-])(e-?mail|mail|name|first|last|surname|phone|mobile|address|ip|comment|text)"
+                          r"([_\s-]|$)", re.I)
+    # PII candidates: text columns named like contact details or free text (numeric flags are not PII)
+    pii = [c for c in cols if c != id_col and df[c].dtype == object and pii_name.search(c)]
     draft: dict = {"survey": {"name": path.stem, "wave": ""}, "encoding": encoding,
                    "format": fmt, "id": id_col, "pii": pii}
     dur = find("duration")
