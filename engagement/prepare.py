@@ -48,6 +48,20 @@ def weight_survey(df: pd.DataFrame, cb: Codebook) -> tuple[np.ndarray, dict]:
     return w, info
 
 
+def design_for(df: pd.DataFrame, cb: Codebook):
+    """The survey design of an analysis table, for design-based SEs: raked weights carry their
+    calibration matrix so that SEs account for the raking (as R's survey::rake does)."""
+    from .survey_stats import Design
+    from .weighting import rake_weights
+
+    if cb.margins:
+        base = df[cb.weight].to_numpy(float) if cb.weight else None
+        return Design.from_rake(rake_weights(df, cb.margins, base_weight=base))
+    if WEIGHT in df:
+        return Design(df[WEIGHT].to_numpy(float))
+    return Design.unweighted(len(df))
+
+
 def prepare_survey(data_path: str | Path, codebook: Codebook | str | Path) -> Prepared:
     cb = codebook if isinstance(codebook, Codebook) else load_codebook(codebook)
     survey = read_survey(data_path, cb)

@@ -217,7 +217,7 @@ def simulate_survey(params: SimulationParams | None = None) -> tuple[pd.DataFram
     # Loyalty from the reported scores (planted CES-vs-CSAT truth).
     loyalty = (p.effect_effort * _zscore(ces) + p.effect_satisfaction * _zscore(csat)
                + LOYALTY_PERSONA[persona] + p.wave_loyalty_shift + p.loyalty_noise * rng.normal(size=n))
-    nps = np.clip(np.round(7.0 + 1.6 * loyalty + 0.9 * rng.normal(size=n)), 0, 10).astype(int)
+    nps = np.clip(np.round(7.9 + 1.6 * loyalty + 0.9 * rng.normal(size=n)), 0, 10).astype(int)
     repurchase = _likert5(0.4 + loyalty * 0.9 + 0.5 * rng.normal(size=n))
     retained = (rng.random(n) < 1 / (1 + np.exp(-(1.2 + 1.1 * loyalty)))).astype(int)
 
@@ -361,7 +361,7 @@ def population_truth(p: SimulationParams) -> dict:
             "ces" if p.effect_effort > p.effect_satisfaction
             else "csat" if p.effect_satisfaction > p.effect_effort else "equal"
         ),
-        "member_aov_uplift": MEMBER_AOV_UPLIFT,
+        "member_aov_uplift_within_persona": MEMBER_AOV_UPLIFT,
     }
 
 
