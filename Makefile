@@ -27,7 +27,8 @@ report: $(STAMP)
 ## Set up and run every test (unit, reference, notebooks, pipeline)
 test: $(STAMP)
 	$(BIN)/python -m pytest -q -p no:cacheprovider tests
-	$(BIN)/python -m pytest -q -p no:cacheprovider --nbval-lax --nbval-current-env notebooks/ -p engagement.testing.nbval_small
+	$(BIN)/python tests/nbval_prepare.py build/nbval
+	$(BIN)/python -m pytest -q -p no:cacheprovider --nbval-lax --nbval-current-env build/nbval
 
 ## Open JupyterLab in the project environment
 lab: $(STAMP)

@@ -1,0 +1,118 @@
+"""The findings notebook (90): executive summary, claims ledger and methods notes, written from the
+recorded results of the other notebooks — never from hard-coded text.
+
+Each summary sentence is built only when its numbers were recorded, and carries the estimate, its
+95% interval and the base size, exactly as they stand in results.json.
+"""
+
+from __future__ import annotations
+
+import pandas as pd
+
+from .claims import CLAIMS, UNTESTABLE_REASON
+
+
+def _pct(x: float) -> str:
+    return f"{100 * x:.0f}%"
+
+
+def _interval(e: dict, fmt=_pct) -> str:
+    return f"{fmt(e['estimate'])} (95% CI {fmt(e['ci_low'])}–{fmt(e['ci_high'])}, n = {int(e['n']):,})"
+
+
+def executive_summary(results: dict) -> list[str]:
+    """Three to six findings, each a sentence with its number, interval and base size."""
+    out: list[str] = []
+    ch = results.get("channels", {})
+    if isinstance(ch.get("multichannel_share"), dict):
+        out.append(f"**Customers are multichannel:** {_interval(ch['multichannel_share'])} used at least two "
+                   f"channels in the last six months.")
+    lead = ch.get("purchase_leader")
+    if isinstance(lead, dict) and "channel" in lead:
+        out.append(f"**{lead['channel'].capitalize()} leads at purchase:** {_interval(lead)} prefer it to buy.")
+    pains = ch.get("pain_points")
+    if isinstance(pains, list) and pains:
+        names = ", ".join(sorted({str(p.get("channel", p)) if isinstance(p, dict) else str(p) for p in pains}))
+        out.append(f"**Pain points:** effort or satisfaction is significantly worse than average for service via {names} "
+                   f"(multiple-comparison corrected).")
+    loy = results.get("loyalty", {})
+    ratio = loy.get("ratio")
+    if isinstance(ratio, dict) and ratio.get("estimate") is not None:
+        stat = ratio.get("statistic", "ratio of out-of-sample accuracy")
+        verdict = loy.get("verdict", "")
+        verdict_text = verdict.get("text", verdict.get("verdict", "")) if isinstance(verdict, dict) else str(verdict)
+        out.append(f"**CES vs CSAT:** {stat} = {ratio['estimate']:.2f} (95% CI {ratio['ci_low']:.2f}–{ratio['ci_high']:.2f}"
+                   f"{', n = ' + format(int(ratio['n']), ',') if ratio.get('n') else ''}); the claim that CES is "
+                   f"\"40% more accurate\" (ratio 1.40): {verdict_text}.")
+    per = results.get("personas", {})
+    if per.get("k") and isinstance(per.get("sizes"), list):
+        sizes = "; ".join(f"{s.get('name', s.get('persona'))} {_pct(s['estimate'])} "
+                          f"({_pct(s['ci_low'])}–{_pct(s['ci_high'])})" for s in per["sizes"])
+        n = per["sizes"][0].get("n")
+        out.append(f"**{per['k']} persona{'s' if per['k'] != 1 else ''}** (weighted shares, 95% CI"
+                   f"{', n = ' + format(int(n), ',') if n else ''}): {sizes}.")
+    metrics = results.get("data_quality", {}).get("metrics", {})
+    if "nps" in metrics:
+        m = metrics["nps"]
+        out.append(f"**Net Promoter Score** {m['estimate']:+.0f} points (95% CI {m['ci_low']:+.0f} to "
+                   f"{m['ci_high']:+.0f}, n = {int(m['n']):,}).")
+    elif "csat_top_box" in metrics:
+        out.append(f"**Satisfaction:** {_interval(metrics['csat_top_box'])} in the top boxes.")
+    return out[:6]
+
+
+def claims_ledger(results: dict) -> pd.DataFrame:
+    """Every seed claim: claimed figure, our estimate and interval, verdict; untestable ones as such."""
+    found: dict[str, dict] = {}
+    for section in results.values():
+        if isinstance(section, dict):
+            for entry in section.get("claims", []) or []:
+                if isinstance(entry, dict) and "id" in entry:
+                    found[entry["id"]] = entry
+    rows = []
+    for c in CLAIMS:
+        e = found.get(c.id)
+        if e is not None:
+            rows.append({"id": c.id, "claim": c.text, "claimed": c.claimed_text, "estimate": e.get("estimate"),
+                         "ci_low": e.get("ci_low"), "ci_high": e.get("ci_high"), "n": e.get("n"),
+                         "verdict": e.get("verdict")})
+        else:
+            reason = UNTESTABLE_REASON if c.measured_by == "untestable" else "not measured by this survey's codebook"
+            rows.append({"id": c.id, "claim": c.text, "claimed": c.claimed_text, "estimate": None, "ci_low": None,
+                         "ci_high": None, "n": None, "verdict": f"untestable: {reason}"})
+    return pd.DataFrame(rows)
+
+
+def ledger_display(ledger: pd.DataFrame) -> pd.DataFrame:
+    """The ledger formatted for the PDF: shares as %, ratios as ×."""
+    def fmt(v, claimed: str):
+        if v is None or pd.isna(v):
+            return "–"
+        if "×" in claimed or "more accurate" in claimed or "higher" in claimed:
+            return f"{v:.2f}×"
+        return f"{100 * v:.1f}%"
+
+    out = ledger.copy()
+    out["our estimate (95% CI)"] = [
+        "–" if pd.isna(r.estimate) else f"{fmt(r.estimate, r.claimed)} ({fmt(r.ci_low, r.claimed)}–{fmt(r.ci_high, r.claimed)})"
+        for r in ledger.itertuples()]
+    out["n"] = ["–" if pd.isna(v) else f"{int(v):,}" for v in ledger["n"]]
+    return out[["id", "claim", "claimed", "our estimate (95% CI)", "n", "verdict"]]
+
+
+def methods_table(results: dict, versions: dict, input_sha256: str) -> pd.DataFrame:
+    dq = results.get("data_quality", {})
+    w = dq.get("weighting", {})
+    d = w.get("diagnostics", {})
+    rows = [
+        ("Completed responses", f"{dq.get('n_raw', '–'):,}" if dq.get("n_raw") else "–"),
+        ("Analysed after screening", f"{dq.get('n_clean', '–'):,}" if dq.get("n_clean") else "–"),
+        ("Screening removals", "; ".join(f"{k}: {v}" for k, v in dq.get("removed_by_rule", {}).items()) or "none"),
+        ("Weighting", w.get("method", "–")),
+        ("Kish effective n / design effect", f"{d.get('kish_ess', float('nan')):,.0f} / {d.get('kish_deff', float('nan')):.2f}" if d else "–"),
+        ("Reliability (Cronbach's alpha)", "; ".join(f"{r['scale']}: {r['alpha']:.2f}" for r in dq.get("reliability", [])) or "none declared"),
+        ("Intervals", "95%; design-based (linearization, accounting for raking); logit intervals for shares"),
+        ("Input file SHA-256", input_sha256),
+        ("Software", ", ".join(f"{k} {v}" for k, v in versions.items())),
+    ]
+    return pd.DataFrame(rows, columns=["item", "value"])
