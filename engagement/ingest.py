@@ -75,8 +75,9 @@ def _read_csv(path: Path, encoding: str, skiprows=None) -> pd.DataFrame:
         return pd.read_csv(path, encoding=enc, skiprows=skiprows, low_memory=False)
     except UnicodeDecodeError as exc:
         line = _line_of_byte(path, exc.start)
-        guess = next((e for e in _ENCODING_FALLBACKS if e != enc and _decodes(path, e)), None)
-        hint = f"; it decodes as {guess}, set `encoding: {guess}` in the codebook" if guess else ""
+        # double-byte encodings often decode each other's bytes, so name every one that fits
+        fits = [e for e in _ENCODING_FALLBACKS if e != enc and _decodes(path, e)]
+        hint = f"; it decodes as {' or '.join(fits)}: set the codebook's `encoding`" if fits else ""
         raise InputError(path, f"text in the codebook's encoding {encoding!r}{hint}", row=line) from None
     except pd.errors.ParserError as exc:
         raise InputError(path, f"a well-formed CSV ({exc})") from None

@@ -327,7 +327,8 @@ def simulate_survey(params: SimulationParams | None = None) -> tuple[pd.DataFram
     dup_truth = truth.iloc[dup_src].copy()
     dup_truth["resp_id"] = dups["resp_id"].values
     dup_truth["duplicate"] = 1
-    insert_at = np.sort(rng.choice(n, size=n_dup, replace=False))
+    # a resubmission arrives after its original: insert each copy somewhere later in the file
+    insert_at = dup_src + np.floor(rng.random(n_dup) * (n - dup_src)).astype(int)
     df = pd.concat([df, dups]).iloc[np.argsort(np.r_[np.arange(n), insert_at + 0.5], kind="stable")]
     truth = pd.concat([truth, dup_truth]).iloc[np.argsort(np.r_[np.arange(n), insert_at + 0.5], kind="stable")]
     df = df.reset_index(drop=True)
