@@ -19,13 +19,29 @@ def show_table(df: pd.DataFrame, caption: str | None = None, percent: list[str] 
                digits: int = 3) -> None:
     """Display a table without its index, percentages formatted, optional caption."""
     styler = df.style.hide(axis="index")
-    fmt = {c: "{:.1%}" for c in (percent or []) if c in df.columns}
-    num = [c for c in df.select_dtypes("number").columns if c not in fmt]
-    fmt.update({c: f"{{:.{digits}g}}" for c in num})
+    fmt: dict = {c: "{:.1%}" for c in (percent or []) if c in df.columns}
+    for c in df.select_dtypes("number").columns:
+        if c not in fmt:
+            fmt[c] = lambda x, d=digits: _number(x, d)
     styler = styler.format(fmt, na_rep="–")
+    # text columns read better left-aligned; numbers stay right-aligned
+    text_cols = [c for c in df.columns if c not in df.select_dtypes("number").columns]
+    if text_cols:
+        styler = styler.set_properties(subset=text_cols, **{"text-align": "left"})
     if caption:
         styler = styler.set_caption(caption)
     display(styler)
+
+
+def _number(x, digits: int = 3) -> str:
+    """Counts with thousands separators, other numbers to `digits` significant figures, never 1e+03."""
+    if x is None or x != x:
+        return "–"
+    if float(x).is_integer() and abs(x) >= 1:
+        return f"{int(x):,}"
+    if abs(x) >= 10 ** digits:
+        return f"{x:,.0f}"
+    return f"{x:.{digits}g}"
 
 
 def show_markdown(text: str) -> None:

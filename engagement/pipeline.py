@@ -55,9 +55,10 @@ class RunResult:
     timings: dict = field(default_factory=dict)
 
 
-def slug(text: str) -> str:
-    s = re.sub(r"[^A-Za-z0-9]+", "-", text).strip("-").lower()
-    return s[:60] or "survey"
+def slug(text: str, lower: bool = True) -> str:
+    """A folder name: letters, digits and single dashes (waves keep their case: 2026-Q4)."""
+    s = re.sub(r"[^A-Za-z0-9]+", "-", text).strip("-")
+    return (s.lower() if lower else s)[:60] or "survey"
 
 
 def notebook_parameters(path: Path) -> set[str]:
@@ -121,7 +122,7 @@ def run_pipeline(
     wave = wave or cb.survey.wave or date.today().isoformat()
     reports = Path(reports_dir or config.REPORTS_DIR).resolve()
     survey_dir = reports / slug(cb.survey.name)
-    final = Path(out).resolve() if out else survey_dir / slug(wave)
+    final = Path(out).resolve() if out else survey_dir / slug(wave, lower=False)
     final.parent.mkdir(parents=True, exist_ok=True)
     work = final.parent / f".{final.name}.building-{os.getpid()}"
     if work.exists():

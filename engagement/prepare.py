@@ -82,11 +82,10 @@ def analysis_data(data_path: str | Path, codebook_path: str | Path, output_dir: 
     return prepared.data
 
 
-def save_clean(data: pd.DataFrame, output_dir: str | Path) -> Path:
+def save_clean(data: pd.DataFrame, output_dir: str | Path) -> None:
     out = Path(output_dir)
     out.mkdir(parents=True, exist_ok=True)
     path = out / CLEAN_DATA
     tmp = path.with_suffix(".tmp")
     data.to_parquet(tmp, index=False)
     tmp.replace(path)
-    return path

@@ -53,15 +53,16 @@ def estimate(est: float, ci_low: float, ci_high: float, n: int | float, **extra)
     return {"estimate": est, "ci_low": ci_low, "ci_high": ci_high, "n": n, **extra}
 
 
-def record(output_dir: str | Path, section: str, data: dict) -> Path:
-    """Merge `data` into results section `section` (a top-level key of results.json)."""
+def record(output_dir: str | Path, section: str, data: dict) -> None:
+    """Merge `data` into results section `section` (a top-level key of results.json).
+
+    Returns nothing, so that a notebook's last cell shows no output."""
     folder = Path(output_dir) / RESULTS_SUBDIR
     folder.mkdir(parents=True, exist_ok=True)
     path = folder / f"{section}.json"
     current = json.loads(path.read_text()) if path.exists() else {}
     current.update(to_jsonable(data))
     path.write_text(json.dumps(current, indent=2, sort_keys=True, ensure_ascii=False) + "\n")
-    return path
 
 
 def load_results(output_dir: str | Path) -> dict:

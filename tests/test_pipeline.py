@@ -1,0 +1,151 @@
+"""End to end: `engagement run` on a small simulated survey.
+
+One full run (module fixture) is checked for the PDF's text, results.json, the manifest and personal
+data; further runs check idempotent reruns, bad input (exit 2, reports untouched) and a failed rerun
+(previous report and `latest` pointer untouched, failed notebook kept).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import nbformat
+import pandas as pd
+import papermill as pm
+import pytest
+
+from engagement import config
+from engagement.pipeline import NOTEBOOKS, NotebookFailed, run_pipeline
+from engagement.report import pdf_text
+from engagement.simulate import SimulationParams, write_survey
+
+pytestmark = pytest.mark.notebooks
+sys.path.insert(0, str(Path(__file__).parent))
+from nbval_prepare import SMALL  # noqa: E402
+
+
+def small_params() -> dict:
+    declared = set().union(*(pm.inspect_notebook(str(config.NOTEBOOKS_DIR / f"{n}.ipynb")) for n in NOTEBOOKS))
+    return {k: v for k, v in SMALL.items() if k in declared}
+
+
+def tree_state(root: Path) -> dict:
+    """Every file and link under root with its content hash / link target."""
+    import hashlib
+
+    state = {}
+    for p in sorted(root.rglob("*")):
+        if p.is_symlink():
+            state[str(p.relative_to(root))] = "->" + os.readlink(p)
+        elif p.is_file():
+            state[str(p.relative_to(root))] = hashlib.sha256(p.read_bytes()).hexdigest()
+    return state
+
+
+@pytest.fixture(scope="module")
+def run(tmp_path_factory):
+    base = tmp_path_factory.mktemp("pipeline")
+    paths = write_survey(base / "data", SimulationParams(n=600, seed=21))
+    reports = base / "reports"
+    result = run_pipeline(paths["survey"], paths["codebook"], reports_dir=reports, params=small_params(),
+                          progress=lambda *_: None)
+    return {"paths": paths, "reports": reports, "result": result, "base": base}
+
+
+def test_run_publishes_pdf_results_manifest(run):
+    res = run["result"]
+    assert res.run_dir.name == "2026-Q4"
+    for name in ["findings.pdf", "findings.html", "results.json", "manifest.json", "run.log",
+                 *[f"{n}.ipynb" for n in NOTEBOOKS]]:
+        assert (res.run_dir / name).exists(), name
+    latest = run["reports"] / "latest"
+    assert latest.is_symlink() and latest.resolve() == res.run_dir.resolve()
+    manifest = json.loads((res.run_dir / "manifest.json").read_text())
+    assert set(manifest["timings_seconds"]) >= set(NOTEBOOKS)
+    import hashlib
+
+    assert manifest["input_sha256"] == hashlib.sha256(run["paths"]["survey"].read_bytes()).hexdigest()
+    assert manifest["packages"]["pandas"]
+
+
+def test_results_json_has_headline_numbers(run):
+    results = json.loads(run["result"].results.read_text())
+    dq = results["data_quality"]
+    truth = pd.read_csv(run["paths"]["truth"])
+    assert dq["n_raw"] == len(truth)
+    assert dq["n_clean"] < dq["n_raw"]
+    assert dq["n_raw"] - dq["n_clean"] == sum(dq["removed_by_rule"].values())
+    nps = dq["metrics"]["nps"]
+    assert nps["ci_low"] < nps["estimate"] < nps["ci_high"] and nps["n"] == dq["n_clean"]
+
+
+def test_pdf_text(run):
+    text = pdf_text(run["result"].pdf)
+    results = json.loads(run["result"].results.read_text())
+    assert "Omnichannel retail customer-experience survey" in text
+    assert "2026-Q4" in text
+    for heading in ("Executive summary", "Claims ledger", "Sample and screening", "Headline metrics"):
+        assert heading in text, heading
+    assert f"{results['data_quality']['n_clean']:,}" in text
+    assert "Speeder" in text and "Duplicate submission" in text
+    # no code reaches the PDF
+    for code in ("import ", "load_codebook(", "record(output_dir"):
+        assert code not in text
+
+
+def test_no_personal_data_in_any_output(run):
+    emails = pd.read_csv(run["paths"]["survey"])["email"].tolist()
+    run_dir = run["result"].run_dir
+    blobs = {p: p.read_bytes() for p in run_dir.rglob("*") if p.is_file() and p.suffix != ".pdf"}
+    blobs[run_dir / "findings.pdf (text)"] = pdf_text(run["result"].pdf).encode()
+    assert len(blobs) > 8
+    for path, blob in blobs.items():
+        for e in emails[:200]:
+            assert e.encode() not in blob, (path, e)
+        assert b"@example.com" not in blob, path
+
+
+def test_rerun_on_unchanged_inputs_is_byte_identical(run):
+    first = run["result"].results.read_bytes()
+    again = run_pipeline(run["paths"]["survey"], run["paths"]["codebook"], reports_dir=run["reports"],
+                         params=small_params(), progress=lambda *_: None)
+    assert again.results.read_bytes() == first
+
+
+def test_bad_input_exits_2_and_leaves_reports_untouched(run, tmp_path):
+    bad = tmp_path / "bad.csv"
+    df = pd.read_csv(run["paths"]["survey"])
+    df.loc[7, "csat"] = 9
+    df.to_csv(bad, index=False)
+    before = tree_state(run["reports"])
+    env = {**os.environ, "ENGAGEMENT_REPORTS_DIR": str(run["reports"])}
+    proc = subprocess.run([sys.executable, "-m", "engagement.cli", "run", "--data", str(bad),
+                           "--codebook", str(run["paths"]["codebook"])], capture_output=True, text=True, env=env)
+    assert proc.returncode == 2
+    lines = proc.stderr.strip().splitlines()
+    assert len(lines) == 1
+    assert str(bad) in lines[0] and "column 'csat'" in lines[0] and "row 8" in lines[0] and "found 9" in lines[0]
+    assert tree_state(run["reports"]) == before
+
+
+def test_failed_rerun_keeps_last_good_report(run, tmp_path, monkeypatch):
+    nb_dir = tmp_path / "notebooks"
+    shutil.copytree(config.NOTEBOOKS_DIR, nb_dir)
+    broken = nbformat.read(nb_dir / "90-findings.ipynb", as_version=4)
+    broken.cells.insert(3, nbformat.v4.new_code_cell("raise RuntimeError('simulated failure')"))
+    nbformat.write(broken, nb_dir / "90-findings.ipynb")
+    monkeypatch.setattr(config, "NOTEBOOKS_DIR", nb_dir)
+    before = tree_state(run["reports"])
+    with pytest.raises(NotebookFailed) as err:
+        run_pipeline(run["paths"]["survey"], run["paths"]["codebook"], reports_dir=run["reports"],
+                     params=small_params(), progress=lambda *_: None)
+    assert err.value.notebook == "90-findings" and "simulated failure" in err.value.detail
+    kept = err.value.kept
+    assert (kept / "90-findings.ipynb").exists() and (kept / "run.log").exists()
+    after = tree_state(run["reports"])
+    assert {k: v for k, v in after.items() if "_failed" not in k} == before
