@@ -97,6 +97,6 @@ def data_quality_results(p: Prepared, reliability: pd.DataFrame, metrics: pd.Dat
         "pii_dropped": p.survey.dropped_pii,
         "weighting": {k: v for k, v in p.weighting.items()},
         "reliability": reliability.to_dict(orient="records"),
-        "metrics": {r["key"]: {k: r[k] for k in ("metric", "estimate", "ci_low", "ci_high", "n", "unit")}
+        "metrics": {r["key"]: {k: r[k] for k in ("metric", "estimate", "se", "ci_low", "ci_high", "n", "unit")}
                     for r in metrics.to_dict(orient="records")},
     }

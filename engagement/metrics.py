@@ -81,7 +81,7 @@ def headline_metrics(df: pd.DataFrame, cb: Codebook, design: Design | None = Non
 
     def add(key, label, unit, res, definition):
         rows.append({"key": key, "metric": label, "unit": unit, "definition": definition,
-                     **{k: res[k] for k in ("estimate", "ci_low", "ci_high", "n")}})
+                     **{k: res[k] for k in ("estimate", "se", "ci_low", "ci_high", "n")}})
 
     for name, label in (("ces", "CES (mean)"), ("csat", "CSAT (mean)")):
         vals = _scale_values(df, cb, name)
@@ -124,7 +124,7 @@ def headline_metrics(df: pd.DataFrame, cb: Codebook, design: Design | None = Non
             yb = (y == o.positive) if o.positive is not None else y.astype(float)
             add(f"{o.name}_rate", o.label or o.name, "share", weighted_proportion(yb.astype(float).where(y.notna()), design),
                 "share of respondents")
-    return pd.DataFrame(rows, columns=["key", "metric", "unit", "definition", "estimate", "ci_low", "ci_high", "n"])
+    return pd.DataFrame(rows, columns=["key", "metric", "unit", "definition", "estimate", "se", "ci_low", "ci_high", "n"])
 
 
 def repeat_vs_one_time_spend(df: pd.DataFrame, cb: Codebook, design: Design | None = None) -> dict | None:

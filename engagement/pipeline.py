@@ -195,7 +195,9 @@ def _execute(src: Path, dst: Path, parameters: dict, log: logging.Logger) -> Non
     try:
         pm.execute_notebook(str(src), str(dst), parameters=parameters, cwd=str(src.parent),
                             kernel_name="python3", progress_bar=False, log_output=False,
-                            request_save_on_cell_execute=False)
+                            request_save_on_cell_execute=False,
+                            # the kernel's own start-up chatter is not the analyst's business
+                            extra_arguments=["--IPKernelApp.log_level=ERROR"])
     except PapermillExecutionError as exc:
         log.error("notebook %s failed at cell %s: %s: %s", src.stem, exc.exec_count, exc.ename, exc.evalue)
         raise NotebookFailed(src.stem, exc.exec_count, f"{exc.ename}: {exc.evalue}", dst) from None

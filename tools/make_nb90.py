@@ -12,7 +12,7 @@ This section opens the report. It is written from the numbers the other notebook
 one). **Writes** the `findings` section of `results.json`.
 """),
 ("code", """
-from engagement import findings
+from engagement import findings, trends
 from engagement.ingest import file_sha256
 from engagement.nb import show_markdown, show_table
 from engagement.pipeline import package_versions
@@ -48,11 +48,16 @@ lies entirely above / below it.
 ("code", """
 show_table(findings.ledger_display(ledger), caption="Seed claims C01–C17 against this survey")
 """),
+("md", "## Since the previous wave"),
+("code", """
+changes = trends.show_trends(results, previous_results)
+"""),
 ("md", "## Methods and data"),
 ("code", """
 show_table(findings.methods_table(results, package_versions(), file_sha256(data_path)), caption="Sample, weighting, reliability, software and input")
 """),
 ("code", """
-record(output_dir, "findings", {"summary": summary, "claims_ledger": ledger.to_dict(orient="records")})
+record(output_dir, "findings", {"summary": summary, "claims_ledger": ledger.to_dict(orient="records"),
+                                "trends": [] if changes is None else changes.to_dict(orient="records")})
 """),
 ])
