@@ -1,0 +1,29 @@
+"""Where the tests find the material kept outside the repository.
+
+``../shared`` (beside the repo, or ``$ENGAGEMENT_SHARED_DIR``) holds the real datasets and
+the R reference numbers.  Tests that need it call `shared_dir()`: it skips them when the
+folder is absent on a developer machine, and fails them under CI, where it must exist.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import pytest
+
+from engagement.config import SHARED_DIR
+
+
+def shared_dir() -> Path:
+    """The resolved shared folder; skip (locally) or fail (CI) when it is missing."""
+    path = SHARED_DIR.resolve()
+    if not path.is_dir():
+        message = (
+            f"these tests read ../shared (real datasets and R reference numbers), expected at {path}; "
+            "put it beside the repository or set ENGAGEMENT_SHARED_DIR"
+        )
+        if os.environ.get("CI"):
+            pytest.fail(message)
+        pytest.skip(message)
+    return path
