@@ -14,6 +14,10 @@ with no weights at all the formulas reduce to the ordinary SRS ones (s^2 / n for
 
 Subpopulations (and rows with a missing outcome) are handled as *domains*: the scores are
 zero outside the domain but every row stays in the variance, so SEs remain design-based.
+This is what R does for calibrated designs.  For an uncalibrated design R's
+``svymean(na.rm = TRUE)`` / ``subset()`` drops the rows instead, which for this
+single-stage design multiplies the variance by (n - 1) n_D / (n (n_D - 1)) (n_D the rows
+kept); the two agree when nothing is excluded.
 
 Inputs are matched to the design by position (row order), not by pandas index.
 """
