@@ -26,11 +26,13 @@ def _width(height: float) -> tuple[float, float]:
     return (plots.FIG_WIDTH, max(height, 2.6))
 
 
+def _subplots(height: float, **kwargs):
+    """A figure 7 in wide with constrained layout, which keeps every axis label inside the figure so
+    that the base-n footnote `plots.finish` puts under it never overlaps one (and costs no extra draw)."""
+    return plt.subplots(figsize=_width(height), layout="constrained", **kwargs)
+
+
 def _finish(fig: plt.Figure, ax, title: str, n: float, note: str | None = None) -> plt.Figure:
-    """Lay the figure out first so that the base-n footnote never overlaps an axis label."""
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")  # tight_layout's "not compatible" note for colorbars
-        fig.tight_layout()
     plots.finish(ax, title, n, note)
     return fig
 
@@ -41,7 +43,7 @@ def _wrap(labels, width: int = 34) -> list[str]:
 
 def reach_bars(reach: pd.DataFrame, title: str, n: float, reference: float | None = None) -> plt.Figure:
     """Weighted share using each channel, online and offline channels in two colours."""
-    fig, ax = plt.subplots(figsize=_width(0.35 * len(reach) + 1.4))
+    fig, ax = _subplots(0.35 * len(reach) + 1.4)
     colors = [ONLINE_COLOR if o else OFFLINE_COLOR for o in reach["online"]]
     est = reach["estimate"].to_numpy(float)
     pos = np.arange(len(reach))
@@ -58,7 +60,7 @@ def reach_bars(reach: pd.DataFrame, title: str, n: float, reference: float | Non
 
 def repertoire_bars(dist: pd.DataFrame, title: str, n: float, note: str | None = None) -> plt.Figure:
     """Distribution of the number of channels used, with interval whiskers."""
-    fig, ax = plt.subplots(figsize=_width(3.2))
+    fig, ax = _subplots(3.2)
     plots.bar_with_ci(ax, dist["channels"].astype(str), dist["estimate"], dist["ci_low"], dist["ci_high"],
                       horizontal=False)
     ax.set_xticks(np.arange(len(dist)), dist["channels"].astype(str), rotation=0, ha="center")
@@ -98,7 +100,7 @@ def heatmap(matrix: pd.DataFrame, title: str, n: float, note: str | None = None,
     """Annotated heatmap of shares (rows × columns, values 0–1, shown in %)."""
     import seaborn as sns
 
-    fig, ax = plt.subplots(figsize=_width(0.45 * len(matrix) + 1.8))
+    fig, ax = _subplots(0.45 * len(matrix) + 1.8)
     labels = annot if annot is not None else (matrix * 100).map(lambda v: "" if pd.isna(v) else f"{v:.0f}")
     sns.heatmap(matrix * 100, annot=labels.to_numpy(), fmt="", cmap="Blues", vmin=0,
                 vmax=None if vmax is None else vmax * 100, linewidths=0.5, linecolor="white",
@@ -112,7 +114,7 @@ def heatmap(matrix: pd.DataFrame, title: str, n: float, note: str | None = None,
 
 def online_share_bars(table: pd.DataFrame, title: str, n: float, note: str | None = None) -> plt.Figure:
     """Share preferring an online channel at each stage (and overall), with 95% intervals."""
-    fig, ax = plt.subplots(figsize=_width(0.35 * len(table) + 1.4))
+    fig, ax = _subplots(0.35 * len(table) + 1.4)
     plots.bar_with_ci(ax, table["stage"], table["estimate"], table["ci_low"], table["ci_high"])
     ax.axvline(50, color="#999999", lw=0.8, ls="--")
     ax.set_xlim(0, 100)
@@ -130,8 +132,7 @@ def journey_map(usage: pd.DataFrame, service: pd.DataFrame, scales: dict[str, st
     channels = list(usage.columns) if usage is not None and len(usage) else list(service["channel"].unique())
     n_strips = len(scales)
     heights = ([max(len(usage), 1) * 0.42] if usage is not None and len(usage) else []) + [1.0] * n_strips
-    fig, axes = plt.subplots(len(heights), 1, figsize=_width(sum(heights) + 1.6), sharex=False,
-                             gridspec_kw={"height_ratios": heights, "hspace": 0.25})
+    fig, axes = _subplots(sum(heights) + 1.6, nrows=len(heights), gridspec_kw={"height_ratios": heights})
     axes = np.atleast_1d(axes)
     k = 0
     if usage is not None and len(usage):
@@ -177,7 +178,7 @@ def journey_map(usage: pd.DataFrame, service: pd.DataFrame, scales: dict[str, st
 
 def claims_bars(table: pd.DataFrame, title: str, n: float, note: str | None = None) -> plt.Figure:
     """Survey estimates with 95% intervals beside the published figures (diamonds)."""
-    fig, ax = plt.subplots(figsize=_width(0.32 * len(table) + 1.5))
+    fig, ax = _subplots(0.32 * len(table) + 1.5)
     plots.bar_with_ci(ax, _wrap(table["label"]), table["estimate"], table["ci_low"], table["ci_high"],
                       reference=table["claimed"], reference_label="published figure")
     ax.set_xlim(0, 100)
@@ -197,7 +198,7 @@ def diverging_likert(dist: pd.DataFrame, title: str, n: float, note: str | None 
     wide = wide.fillna(0.0) * 100
     colors = plt.get_cmap(plots.DIVERGING)(np.linspace(0.1, 0.9, k))
     mid = (k - 1) / 2
-    fig, ax = plt.subplots(figsize=_width(0.38 * len(items) + 1.6))
+    fig, ax = _subplots(0.38 * len(items) + 1.6)
     pos = np.arange(len(items))
     left = -(wide[[lv for i, lv in enumerate(levels) if i < mid]].sum(axis=1)
              + (wide[levels[int(mid)]] / 2 if k % 2 else 0)).to_numpy()

@@ -61,6 +61,7 @@ class Section:
     outputs: list[tuple] = field(default_factory=list)
 
     def table(self, name: str, df: pd.DataFrame, caption: str | None = None, percent=None, shown: bool = True):
+        df = df.reset_index(drop=True)
         self.tables[name] = df
         if shown:
             self.outputs.append(("table", name, caption, percent))
@@ -624,6 +625,7 @@ class Crosstab:
     test: dict
     cells: pd.DataFrame  # survey_stats.column_proportion_tests output
     collapsed: list = field(default_factory=list)  # row levels merged into "other"
+    excluded: list = field(default_factory=list)  # row levels too thin even when merged: left out
 
     def banner(self, rows: list | None = None) -> pd.DataFrame:
         """SPSS/Q-style banner: one row per row level, one column per column level headed
@@ -645,18 +647,23 @@ def _categorical(values: pd.Series, labels: dict | None) -> pd.Series:
     return values
 
 
-def _collapse_sparse(x: pd.Series, y: pd.Series, min_cell: int = MIN_CELL) -> tuple[pd.Series, list]:
-    """Merge row levels with fewer than `min_cell` respondents in any column into "other" (the
-    Rao–Scott correction needs every cell filled; tiny cells make the test unstable)."""
+def _collapse_sparse(x: pd.Series, y: pd.Series, min_cell: int = MIN_CELL) -> tuple[pd.Series, list, list]:
+    """Merge the row levels that have fewer than `min_cell` respondents in some column into "other"
+    (the Rao–Scott correction needs every cell filled, and tiny cells make it unstable). When even the
+    merged "other" row is that thin, those respondents are left out of the table instead.
+    Returns the new row variable, the merged levels and the excluded levels."""
     ok = x.notna() & y.notna()
     counts = pd.crosstab(x[ok], y[ok])
     sparse = [lv for lv in counts.index if counts.loc[lv].min() < min_cell]
-    if not sparse or len(counts.index) - len(sparse) < 1:
-        return x, []
-    keep = [lv for lv in (x.cat.categories if isinstance(x.dtype, pd.CategoricalDtype) else counts.index)
-            if lv not in sparse and lv in counts.index]
-    merged = x.astype(object).where(~x.isin(sparse), "other")
-    return pd.Series(pd.Categorical(merged.where(x.notna()), categories=[*keep, "other"]), index=x.index), sparse
+    if not sparse:
+        return x, [], []
+    order = list(x.cat.categories) if isinstance(x.dtype, pd.CategoricalDtype) else list(counts.index)
+    keep = [lv for lv in order if lv in counts.index and lv not in sparse]
+    if counts.loc[sparse].sum().min() >= min_cell:
+        merged = x.astype(object).where(~x.isin(sparse), "other").where(x.notna())
+        return pd.Series(pd.Categorical(merged, categories=[*keep, "other"]), index=x.index), sparse, []
+    kept = x.astype(object).where(~x.isin(sparse)).where(x.notna())
+    return pd.Series(pd.Categorical(kept, categories=keep), index=x.index), [], sparse
 
 
 @_small_blas
@@ -667,13 +674,14 @@ def crosstab(df: pd.DataFrame, row: str, column: str, design: Design | None = No
     (`survey_stats.rao_scott_chisq`, R's svychisq(statistic = "F")) with the unweighted χ² and
     Cramér's V, and column-proportion z-tests with Bonferroni-corrected letters
     (`survey_stats.column_proportion_tests`). Labels map codes to text and fix the level order.
-    With `collapse_sparse`, row levels with a cell under MIN_CELL respondents are merged into "other"."""
+    With `collapse_sparse`, row levels with a cell under MIN_CELL respondents are merged into "other"
+    (or left out when the merged row is still that thin)."""
     design = design or Design.unweighted(len(df))
     x = _categorical(df[row], row_labels)
     y = _categorical(df[column], column_labels)
-    collapsed = []
+    collapsed, excluded = [], []
     if collapse_sparse:
-        x, collapsed = _collapse_sparse(x, y)
+        x, collapsed, excluded = _collapse_sparse(x, y)
     try:
         test = rao_scott_chisq(x, y, design)
     except ValueError as exc:  # an empty cell or a single level: no test, say why
@@ -681,7 +689,7 @@ def crosstab(df: pd.DataFrame, row: str, column: str, design: Design | None = No
                 "weighted_cramers_v": np.nan, "ndf": np.nan, "ddf": np.nan,
                 "n": int((x.notna() & y.notna()).sum())}
     cells = column_proportion_tests(x, y, design, alpha=alpha)
-    return Crosstab(row=row, column=column, test=test, cells=cells, collapsed=collapsed)
+    return Crosstab(row=row, column=column, test=test, cells=cells, collapsed=collapsed, excluded=excluded)
 
 
 def segment_tests(df: pd.DataFrame, cb: Codebook, design: Design, alpha: float = 0.05,
@@ -712,8 +720,10 @@ def segment_tests(df: pd.DataFrame, cb: Codebook, design: Design, alpha: float =
                          "ddf": t["ddf"], "p_value": t["p_value"], "p_adjusted": p_adj,
                          "significant": bool(p_adj < alpha) if np.isfinite(p_adj) else False,
                          "cramers_v": t["weighted_cramers_v"], "cramers_v_unweighted": t["cramers_v"],
-                         "note": t.get("error", "") or (f"merged into other: {', '.join(map(str, tab.collapsed))}"
-                                                        if tab.collapsed else "")})
+                         "note": "; ".join(filter(None, [
+                             t.get("error", ""),
+                             f"merged into other: {', '.join(map(str, tab.collapsed))}" if tab.collapsed else "",
+                             f"too few to test, left out: {', '.join(map(str, tab.excluded))}" if tab.excluded else ""]))})
             tabs[(seg.column, var)] = tab
     return pd.DataFrame(rows), tabs
 
