@@ -42,6 +42,11 @@ SECTION = "channels"
 SERVICE_SCALES = ("ces", "csat")
 #: a crosstab row level with fewer respondents than this in some column is merged into "other"
 MIN_CELL = 5
+#: display headers of the tidy column names (tables keep the tidy names; only `show` renames)
+HEADERS = {"estimate": "estimate", "ci_low": "95% CI low", "ci_high": "95% CI high", "n": "base n",
+           "id": "claim", "label": "statement", "claimed_text": "published", "f_statistic": "F",
+           "p_value": "p", "p_adjusted": "p (corrected)", "cramers_v": "Cramér's V",
+           "share_of_interactions": "share of last interactions", "channels": "channels"}
 
 
 # ------------------------------------------------------------------------------ containers
@@ -98,7 +103,8 @@ def show(section: Section, display_tables: list[str] | None = None) -> None:
             show_markdown(item[1])
         elif display_tables is None or item[1] in display_tables:
             _, name, caption, percent = item
-            show_table(section.tables[name], caption=caption, percent=percent)
+            show_table(section.tables[name].rename(columns=HEADERS), caption=caption,
+                       percent=[HEADERS.get(c, c) for c in percent or []])
 
 
 def collect(*sections: Section) -> dict:
@@ -280,7 +286,8 @@ def reach_and_repertoire(df: pd.DataFrame, cb: Codebook, design: Design | None =
            f"two channels (weighted, 95% interval; base n = {multi['n']:,}); on average they used "
            f"{_fmt_ci(mean_k['estimate'], mean_k['ci_low'], mean_k['ci_high'], percent=False)} channels.")
     s.figure("reach", charts.reach_bars(reach, "Which channels did customers use?", n_all))
-    s.table("reach", reach[["channel", "online", "estimate", "ci_low", "ci_high", "n"]],
+    s.table("reach", reach.assign(online=np.where(reach["online"], "online", "offline"))[
+        ["channel", "online", "estimate", "ci_low", "ci_high", "n"]],
             "Share of customers using each channel (weighted, 95% interval, base n)",
             percent=["estimate", "ci_low", "ci_high"])
     s.figure("repertoire", charts.repertoire_bars(dist, "How many channels does a customer use?", multi["n"],
@@ -423,9 +430,10 @@ def service_ratings(df: pd.DataFrame, cb: Codebook, design: Design, alpha: float
 
 @_small_blas
 def journey_map(df: pd.DataFrame, cb: Codebook, design: Design | None = None, alpha: float = 0.05,
-                correction: str = "holm", min_base: int = 30) -> Section:
+                correction: str = "holm", min_base: int = 30, stages: Section | None = None) -> Section:
     """Section 3: the journey map — per stage × channel touchpoint the preferred-channel share, and
-    CES / CSAT by channel of the last service interaction with pain points flagged."""
+    CES / CSAT by channel of the last service interaction with pain points flagged. Pass the
+    `stage_preferences` section as `stages` to reuse its shares instead of estimating them again."""
     key, title = "journey_map", "Journey map: where does the experience hurt?"
     ch = cb.channels
     scales = [n for n in SERVICE_SCALES if _scale_score(df, cb, n) is not None]
@@ -446,7 +454,8 @@ def journey_map(df: pd.DataFrame, cb: Codebook, design: Design | None = None, al
                         for c in _channel_order(cb) if (channel == c).any()])
     usage = None
     if _stages(df, cb):
-        shares = stage_shares(df, cb, design)
+        shares = stages.tables["stage_shares"] if stages is not None and not stages.skipped \
+            else stage_shares(df, cb, design)
         usage = shares.pivot(index="stage", columns="channel", values="estimate")
         usage = usage.loc[list(dict.fromkeys(shares["stage"])), list(dict.fromkeys(shares["channel"]))]
     labels = {n: f"{n.upper()} mean\n({cb.scale(n).min:g}–{cb.scale(n).max:g}, "
@@ -747,38 +756,35 @@ def who_differs(df: pd.DataFrame, cb: Codebook, design: Design | None = None, al
     for seg in segs:
         part = tests[tests["segment"] == seg.column]
         label = seg.label or seg.column
+        n_sig = int(part["significant"].sum())
         s.note(f"### By {label.lower()}")
+        s.note(f"{n_sig} of {len(part)} channel measures differ significantly by {label.lower()} after correction."
+               + (f" Largest effect: {part.loc[part['cramers_v'].idxmax(), 'variable']} "
+                  f"(Cramér's V = {part['cramers_v'].max():.2f})." if part["cramers_v"].notna().any() else ""))
         if usage:
-            cells = []
-            for name in usage:
-                c = tabs[(seg.column, f"uses {name}")].cells
-                c = c[c["row"] == "used"].assign(row=name, share=lambda d: d["proportion"],
-                                                 letters=lambda d: d["higher_than"])
-                cells.append(c)
-            cells = pd.concat(cells)
-            cells = cells.assign(column=[f"{c} ({l})" for c, l in zip(cells["column"], cells["letter"])])
-            s.figure(f"heatmap_{seg.column}", charts.segment_heatmap(
-                cells, f"Which channels does each {label.lower()} use?", int(part["n"].max()),
-                "Weighted % using the channel; letters: significantly higher than that column "
-                f"(z-test, Bonferroni, α = {alpha:g})."))
+            used = pd.concat([tabs[(seg.column, f"uses {name}")].cells.query("row == 'used'").assign(row=name)
+                              for name in usage])
+            if part.loc[part["kind"] == "usage", "significant"].any():  # no chart of a null result
+                s.figure(f"heatmap_{seg.column}", charts.segment_heatmap(
+                    used.assign(column=[f"{c} ({l})" for c, l in zip(used["column"], used["letter"])],
+                                share=used["proportion"], letters=used["higher_than"]),
+                    f"Which channels does each {label.lower()} use?", int(part["n"].max()),
+                    "Weighted % using the channel; letters: significantly higher than that column "
+                    f"(z-test, Bonferroni, α = {alpha:g})."))
             banner = pd.concat([tabs[(seg.column, f"uses {n}")].banner(["used"]).iloc[:, 1:].assign(channel=n)
                                 for n in usage])
-            banner = banner[["channel", *banner.columns[:-1]]]
-            s.table(f"banner_usage_{seg.column}", banner,
+            s.table(f"banner_usage_{seg.column}", banner[["channel", *banner.columns[:-1]]],
                     f"Channel use by {label.lower()}: weighted column % with column-proportion letters")
         pref_var = f"preferred {preference_stage} channel"
         if (seg.column, pref_var) in tabs:
-            s.table(f"banner_pref_{seg.column}",
-                    tabs[(seg.column, pref_var)].banner().rename(columns={tabs[(seg.column, pref_var)].row: pref_var}),
-                    f"Preferred {preference_stage} channel by {label.lower()}: weighted column %")
-        show = part[["variable", "f_statistic", "ndf", "ddf", "p_value", "p_adjusted", "cramers_v", "n"]]
-        s.table(f"tests_{seg.column}", show,
+            tab = tabs[(seg.column, pref_var)]
+            s.table(f"banner_pref_{seg.column}", tab.banner().rename(columns={tab.row: pref_var}),
+                    f"Preferred {preference_stage} channel by {label.lower()}: weighted column % with "
+                    "column-proportion letters")
+        cols = ["variable", "f_statistic", "ndf", "ddf", "p_value", "p_adjusted", "cramers_v", "n"]
+        s.table(f"tests_{seg.column}", part[cols + (["note"] if part["note"].str.len().any() else [])],
                 f"Rao–Scott F tests by {label.lower()} ({correction.capitalize()}-corrected over the "
-                f"{len(part)} tests), Cramér's V of the weighted table")
-        n_sig = int(part["significant"].sum())
-        s.note(f"{n_sig} of {len(part)} channel measures differ significantly by {label.lower()} "
-               f"after correction." + (f" Largest effect: {part.loc[part['cramers_v'].idxmax(), 'variable']} "
-                                       f"(V = {part['cramers_v'].max():.2f})." if part["cramers_v"].notna().any() else ""))
+                f"{len(part)} tests); Cramér's V of the weighted table")
     s.table("tests", tests, shown=False)
     s.results = {"who_differs": {
         "alpha": alpha, "correction": correction, "tests": tests.to_dict(orient="records"),

@@ -270,3 +270,9 @@ def test_notebook_on_the_telco_example_codebook_shows_skip_notes(tmp_path):
         assert res[key]["skipped"] and res[key]["reason"]
     notes = [o["data"].get("text/markdown", "") for c in nb.cells for o in c.get("outputs", []) if "data" in o]
     assert sum("skipped" in t for t in notes) == 5
+
+
+def test_journey_map_reuses_the_stage_section(small):
+    df, cb, design, _ = small
+    stages = channels.stage_preferences(df, cb, design)
+    assert channels.journey_map(df, cb, design, stages=stages).results == channels.journey_map(df, cb, design).results
