@@ -24,6 +24,7 @@ from threadpoolctl import threadpool_limits
 from . import channel_charts as charts
 from .claims import CLAIMS_BY_ID, claim_entry
 from .codebook import Codebook
+from .metrics import _scale_values
 from .prepare import design_for
 from .results import estimate
 from .survey_stats import (
@@ -206,10 +207,12 @@ def _channel_order(cb: Codebook) -> list[str]:
 
 
 def _scale_score(df: pd.DataFrame, cb: Codebook, name: str) -> pd.Series | None:
+    """The respondent's score on a codebook scale (item mean for a composite); None when the codebook
+    does not declare it or the data lack its columns."""
     sc = cb.scale(name)
     if sc is None or any(c not in df.columns for c in sc.columns):
         return None
-    return df[sc.columns].astype(float).mean(axis=1, skipna=False)
+    return _scale_values(df, cb, name)
 
 
 def _n_channels(df: pd.DataFrame, usage: dict[str, str]) -> pd.Series:
@@ -250,9 +253,9 @@ def channel_combinations(df: pd.DataFrame, cb: Codebook, design: Design, top: in
     usage = _usage(df, cb)
     used = df[list(usage.values())]
     complete = used.notna().all(axis=1)
-    combo = used.astype(float).apply(
-        lambda r: " + ".join(name for name, col in usage.items() if r[col] == 1) or "(none)", axis=1
-    ).where(complete)
+    names = np.array(list(usage), dtype=object)
+    combo = pd.Series([" + ".join(names[row]) or "(none)" for row in used.to_numpy(float) == 1],
+                      index=df.index).where(complete)
     w = pd.Series(design.weights, index=df.index)[complete]
     ranked = w.groupby(combo[complete]).sum().sort_values(ascending=False).index[:top]
     rows = []
@@ -269,9 +272,9 @@ def reach_and_repertoire(df: pd.DataFrame, cb: Codebook, design: Design | None =
     most common combinations (UpSet)."""
     key, title = "reach", "Channel reach and repertoire"
     usage = _usage(df, cb)
-    if len(usage) < 2:
+    if len(usage) < 2 or _n_channels(df, usage).isna().all():
         return _skipped(key, title, "the codebook declares fewer than two channel-usage columns "
-                                    "(`channels.usage`) present in the data.")
+                                    "(`channels.usage`) answered in the data.")
     design = design or survey_design(df, cb)
     s = Section(key, title)
     reach = channel_reach(df, cb, design)
@@ -319,12 +322,9 @@ def stage_shares(df: pd.DataFrame, cb: Codebook, design: Design) -> pd.DataFrame
     for stage, col in _stages(df, cb).items():
         pref = _relabel(df[col], cb.channels.codes)
         answered = pref.notna()
-        for ch in order:
-            if ch in set(pref.dropna()):
-                rows.append({"stage": stage, "channel": ch,
-                             **_share((pref == ch).astype(float).where(answered), design)})
-            else:
-                rows.append({"stage": stage, "channel": ch, **estimate(0.0, np.nan, np.nan, int(answered.sum()))})
+        if answered.any():  # a channel nobody chose gets 0 with an exact (Clopper–Pearson, Kish n) bound
+            rows += [{"stage": stage, "channel": ch, **_share((pref == ch).astype(float).where(answered), design)}
+                     for ch in order]
     return pd.DataFrame(rows)
 
 
@@ -364,6 +364,10 @@ def stage_preferences(df: pd.DataFrame, cb: Codebook, design: Design | None = No
     s.table("stage_shares", shares, shown=False)
     s.table("stage_table", wide.reset_index(), "Preferred channel by stage: weighted % (95% interval)")
     s.results = {"stage_preferences": shares.to_dict(orient="records")}
+    if "purchase" in set(shares["stage"]):
+        top = shares[shares["stage"] == "purchase"].sort_values("estimate", ascending=False).iloc[0]
+        s.results["purchase_leader"] = {"channel": top["channel"],
+                                        **estimate(top["estimate"], top["ci_low"], top["ci_high"], top["n"])}
     if cb.channels.online:
         onl = online_preference(df, cb, design)
         s.figure("online", charts.online_share_bars(
@@ -382,17 +386,18 @@ def stage_preferences(df: pd.DataFrame, cb: Codebook, design: Design | None = No
 
 
 def service_ratings(df: pd.DataFrame, cb: Codebook, design: Design, alpha: float = 0.05,
-                    correction: str = "holm", min_base: int = 30) -> pd.DataFrame:
+                    correction: str = "holm", min_base: int = 30, by_stage: bool = True) -> pd.DataFrame:
     """Mean CES and CSAT by channel of the last service interaction, each channel tested against the
     other channels (design-based difference of domain means; the multiplicity correction runs over
     every channel × scale test). A channel is a pain point on a scale when the corrected p < alpha and
     its mean is worse in the scale's direction (`higher_is_better`), a bright spot when better.
 
-    Grouped by the stage of the interaction when the codebook declares `channels.last_interaction_stage`.
+    With `by_stage` and a declared `channels.last_interaction_stage`, each channel is compared with the
+    other channels of the same stage (the stage average) instead.
     """
     ch = cb.channels
     channel = _relabel(df[ch.last_interaction], ch.codes)
-    stage_col = ch.last_interaction_stage if ch.last_interaction_stage in df.columns else None
+    stage_col = ch.last_interaction_stage if by_stage and ch.last_interaction_stage in df.columns else None
     stage = df[stage_col].astype(object).where(df[stage_col].notna()) if stage_col else \
         pd.Series("last service interaction", index=df.index, dtype=object)
     order = _channel_order(cb)
@@ -445,7 +450,7 @@ def journey_map(df: pd.DataFrame, cb: Codebook, design: Design | None = None, al
                                     "to rate the last service interaction.")
     design = design or survey_design(df, cb)
     s = Section(key, title)
-    service = service_ratings(df, cb, design, alpha, correction, min_base)
+    service = service_ratings(df, cb, design, alpha, correction, min_base, by_stage=False)
     if service.empty:
         return _skipped(key, title, f"no channel of last service interaction has {min_base} or more rated "
                                     "interactions.")
@@ -478,17 +483,25 @@ def journey_map(df: pd.DataFrame, cb: Codebook, design: Design | None = None, al
     s.table("touchpoints", table, "Last service interaction by channel: share of interactions, mean ratings "
                                   "(95% interval) and channels significantly worse (pain point) or better (bright "
                                   "spot) than the others", percent=["share_of_interactions"])
-    pains = service[service["pain_point"]]
-    s.note("**Pain points:** " + ("; ".join(f"{r.channel} ({r.scale.upper()} {r.estimate:.2f} vs {r.overall_mean:.2f} "
-                                            f"average, adjusted p = {r.p_adjusted:.2g})" for r in pains.itertuples())
+    by_stage = ch.last_interaction_stage in df.columns
+    if by_stage:  # the stage the interaction belonged to is known: judge each channel against its stage
+        staged = service_ratings(df, cb, design, alpha, correction, min_base, by_stage=True)
+        s.table("service_by_stage", staged[["stage", "channel", "scale", "estimate", "ci_low", "ci_high", "n",
+                                            "vs_average", "p_adjusted", "status"]],
+                "Ratings by stage and channel of the last service interaction, against the stage average")
+    pains = (staged if by_stage else service).query("pain_point")
+    s.note("**Pain points:** " + ("; ".join(f"{r.channel}{f' at {r.stage}' if by_stage else ''} ({r.scale.upper()} "
+                                            f"{r.estimate:.2f} vs {r.overall_mean:.2f} average, adjusted p = "
+                                            f"{r.p_adjusted:.2g})" for r in pains.itertuples())
                                   if len(pains) else "none significant after correction."))
     s.results = {
         "journey_map": {
             "alpha": alpha, "correction": correction, "min_base": min_base,
-            "service_ratings": service.drop(columns=["scale_label"]).to_dict(orient="records"),
-            "pain_points": sorted(set(pains["channel"])),
+            "service_ratings": (staged if by_stage else service).drop(columns=["scale_label"]).to_dict(orient="records"),
             "interaction_mix": mix.to_dict(orient="records"),
-        }
+        },
+        "pain_points": pains[["stage", "channel", "scale", "estimate", "ci_low", "ci_high", "n", "overall_mean",
+                              "p_adjusted"]].to_dict(orient="records"),
     }
     return s
 

@@ -224,6 +224,8 @@ def test_default_survey_flags_the_planted_pain_points(default_run):
     assert ces.at["phone", "pain_point"] and ces.at["social", "pain_point"]
     # the channels with the highest planted ease are never pain points on either rating
     assert not service[service["channel"].isin(["store", "web", "app"])]["pain_point"].any()
+    recorded = channels.journey_map(df, cb, design).results["pain_points"]
+    assert {"phone", "social"} <= {p["channel"] for p in recorded}
     sec = channels.who_differs(df, cb, design)
     assert sec.results["who_differs"]["segments_differing"] == {"age_group": True, "gender": False, "region": False}
 
@@ -253,6 +255,7 @@ def test_notebook_on_a_small_default_survey(tmp_path):
     paths = write_survey(tmp_path / "data", SimulationParams(n=600, seed=7))
     nb, res = _run_notebook(tmp_path, paths["survey"], paths["codebook"])
     assert set(res["multichannel_share"]) == {"estimate", "ci_low", "ci_high", "n"}
+    assert res["purchase_leader"]["channel"] and isinstance(res["pain_points"], list)
     assert {"C07", "C03a", "C12", "C14", "C15"} <= {e["id"] for e in res["claims"]}
     images = sum("image/png" in o.get("data", {}) for c in nb.cells for o in c.get("outputs", []))
     assert images >= 12
@@ -276,3 +279,20 @@ def test_journey_map_reuses_the_stage_section(small):
     df, cb, design, _ = small
     stages = channels.stage_preferences(df, cb, design)
     assert channels.journey_map(df, cb, design, stages=stages).results == channels.journey_map(df, cb, design).results
+
+
+def test_journey_map_judges_channels_against_their_stage_when_the_stage_is_known(small):
+    df, cb, design, _ = small
+    rng = np.random.default_rng(8)
+    staged = df.assign(last_stage=rng.choice(["support", "returns"], len(df)))
+    cb2 = cb.model_copy(update={"channels": cb.channels.model_copy(update={"last_interaction_stage": "last_stage"})})
+    sec = channels.journey_map(staged, cb2, design)
+    by_stage = sec.tables["service_by_stage"]
+    assert set(by_stage["stage"]) == {"support", "returns"}
+    service = channels.service_ratings(staged, cb2, design)
+    for (stage, scale), g in service.groupby(["stage", "scale"]):
+        within = staged["last_stage"] == stage
+        y = staged[scale].where(staged["last_channel"].notna() & within)
+        assert g["overall_mean"].iloc[0] == pytest.approx(np.average(y.dropna(), weights=design.weights[y.notna().to_numpy()]))
+    assert all(p["stage"] in {"support", "returns"} for p in sec.results["pain_points"])
+    assert "journey" in sec.figures  # the figure shows the channel ratings pooled over stages
