@@ -520,7 +520,8 @@ def claim_estimates(df: pd.DataFrame, cb: Codebook, design: Design) -> pd.DataFr
     rows = []
     for item in cb.claims:
         claim = CLAIMS_BY_ID.get(item.id)
-        if claim is None or claim.claimed is None or item.column not in df.columns:
+        # a claims item is a share of respondents: only claims stated as shares can be tested by one
+        if claim is None or claim.claimed is None or claim.measured_by != "codebook" or item.column not in df.columns:
             continue
         rows.append({"id": item.id, "label": item.label or claim.text, "source": f"item {item.column}",
                      **_share(_in_values(df[item.column], item.values), design)})
