@@ -6,11 +6,33 @@ Every chart is titled with the question it answers and carries its base n; call 
 from __future__ import annotations
 
 import matplotlib
-
-matplotlib.use("Agg") if matplotlib.get_backend().lower() == "agg" else None
 import matplotlib.pyplot as plt
 import numpy as np
 import seaborn as sns
+
+#: matplotlib family names of the CJK fonts that render Korean / Japanese labels, in order of preference
+CJK_FONTS = ("Noto Sans CJK KR", "Noto Sans CJK JP", "Noto Sans CJK SC", "Noto Sans KR",
+             "Noto Sans JP", "Source Han Sans K", "Source Han Sans", "IPAexGothic", "NanumGothic")
+
+
+def configure_matplotlib_fonts() -> str | None:
+    """Let matplotlib draw Korean / Japanese labels when a CJK font is installed.
+
+    Keeps DejaVu Sans first (Latin glyphs unchanged) and puts the first installed CJK font right
+    after it; matplotlib >= 3.6 falls back per glyph along `font.sans-serif`. Returns the CJK
+    family used, or None when none is installed (CJK labels then show as boxes).
+    """
+    import matplotlib
+    from matplotlib import font_manager
+
+    installed = {f.name for f in font_manager.fontManager.ttflist}
+    cjk = next((name for name in CJK_FONTS if name in installed), None)
+    if cjk is not None:
+        rest = [f for f in matplotlib.rcParams["font.sans-serif"] if f not in ("DejaVu Sans", cjk)]
+        matplotlib.rcParams["font.sans-serif"] = ["DejaVu Sans", cjk, *rest]
+        matplotlib.rcParams["font.family"] = "sans-serif"
+    return cjk
+
 
 PALETTE = ["#1f4e79", "#e07b39", "#3a9b6b", "#b8403a", "#7d5ba6", "#8c7a5b", "#d17fb5", "#6f6f6f"]
 DIVERGING = "RdBu"
@@ -29,12 +51,7 @@ def set_theme() -> None:
         "axes.titleweight": "bold",
         "axes.titlelocation": "left",
     })
-    try:  # the report module knows which fonts render Korean / Japanese labels
-        from .report import configure_matplotlib_fonts
-
-        configure_matplotlib_fonts()
-    except ImportError:
-        pass
+    configure_matplotlib_fonts()
     try:
         from matplotlib_inline.backend_inline import set_matplotlib_formats
 

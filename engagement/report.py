@@ -20,6 +20,7 @@ from pathlib import Path
 from typing import Any
 
 from bs4 import BeautifulSoup
+from .plots import CJK_FONTS, configure_matplotlib_fonts  # noqa: F401  (re-exported)
 from nbconvert import HTMLExporter
 from nbconvert.preprocessors import Preprocessor, TagRemovePreprocessor
 
@@ -35,9 +36,6 @@ PAGE_SIZES = {"a4": "A4", "letter": "letter"}
 #: render as soon as one of the CJK fonts is installed (and as missing-glyph boxes otherwise).
 FONT_STACK = ('"DejaVu Sans", "Noto Sans CJK KR", "Noto Sans CJK JP", "Noto Sans CJK", '
               '"Source Han Sans", "IPAexGothic", "NanumGothic", sans-serif')
-#: matplotlib family names of the same fonts, in order of preference
-CJK_FONTS = ("Noto Sans CJK KR", "Noto Sans CJK JP", "Noto Sans CJK SC", "Noto Sans KR",
-             "Noto Sans JP", "Source Han Sans K", "Source Han Sans", "IPAexGothic", "NanumGothic")
 
 # A text/plain-only result that is just an object repr (`[<matplotlib.lines.Line2D at 0x..>]`,
 # `<Figure size 640x480 with 1 Axes>`, `Text(0.5, 1.0, 'title')`) is a forgotten `;`, not content.
@@ -263,25 +261,6 @@ def build_report(notebooks: list[Path], html_path: Path, pdf_path: Path, meta: d
     _atomic_write(html_path, lambda tmp: tmp.write_text(text, encoding="utf-8"))
     pages = write_pdf(text, pdf_path, base_url=html_path)  # relative URLs resolve beside the HTML
     return {"pages": pages, "html": html_path, "pdf": pdf_path}
-
-
-def configure_matplotlib_fonts() -> str | None:
-    """Let matplotlib draw Korean / Japanese labels when a CJK font is installed.
-
-    Keeps DejaVu Sans first (Latin glyphs unchanged) and puts the first installed CJK font right
-    after it; matplotlib >= 3.6 falls back per glyph along `font.sans-serif`. Returns the CJK
-    family used, or None when none is installed (CJK labels then show as boxes).
-    """
-    import matplotlib
-    from matplotlib import font_manager
-
-    installed = {f.name for f in font_manager.fontManager.ttflist}
-    cjk = next((name for name in CJK_FONTS if name in installed), None)
-    if cjk is not None:
-        rest = [f for f in matplotlib.rcParams["font.sans-serif"] if f not in ("DejaVu Sans", cjk)]
-        matplotlib.rcParams["font.sans-serif"] = ["DejaVu Sans", cjk, *rest]
-        matplotlib.rcParams["font.family"] = "sans-serif"
-    return cjk
 
 
 def pdf_page_texts(pdf_path: Path) -> list[str]:
