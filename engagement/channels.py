@@ -19,12 +19,11 @@ from dataclasses import dataclass, field
 import matplotlib.pyplot as plt
 import numpy as np
 import pandas as pd
-from threadpoolctl import threadpool_limits
 
 from . import channel_charts as charts
 from .claims import CLAIMS_BY_ID, claim_entry
-from .codebook import Codebook
-from .metrics import _scale_values
+from .codebook import Codebook, code_key
+from .metrics import scale_values
 from .prepare import design_for
 from .results import estimate
 from .survey_stats import (
@@ -36,7 +35,6 @@ from .survey_stats import (
     weighted_proportion,
     weighted_proportions,
 )
-from .weighting import _level_key
 
 SECTION = "channels"
 #: scales rated for the last service interaction, by their codebook name
@@ -119,19 +117,6 @@ def collect(*sections: Section) -> dict:
 # ------------------------------------------------------------------------------ helpers
 
 
-def _small_blas(fn):
-    """Run a section with single-threaded BLAS: its linear algebra is on n × ~10 matrices, where
-    OpenBLAS threads only add overhead (two orders of magnitude on a loaded two-core machine)."""
-    import functools
-
-    @functools.wraps(fn)
-    def wrapper(*args, **kwargs):
-        with threadpool_limits(limits=1, user_api="blas"):
-            return fn(*args, **kwargs)
-
-    return wrapper
-
-
 def adjust_pvalues(p, method: str = "holm") -> np.ndarray:
     """Holm (step-down) or Bonferroni adjusted p-values; NaN stays NaN and is not counted.
     (statsmodels' multipletests gives the same numbers but runs a full gc.collect() on every Holm
@@ -162,17 +147,17 @@ def survey_design(df: pd.DataFrame, cb: Codebook) -> Design:
 
 def _relabel(values: pd.Series, mapping: dict) -> pd.Series:
     """Map codes to labels, matching 1, 1.0 and "1" alike; unmapped or missing values become None."""
-    keyed = {_level_key(k): v for k, v in mapping.items()}
+    keyed = {code_key(k): v for k, v in mapping.items()}
     codes, uniques = pd.factorize(values)
-    labels = np.array([keyed.get(_level_key(u)) for u in uniques] + [None], dtype=object)
+    labels = np.array([keyed.get(code_key(u)) for u in uniques] + [None], dtype=object)
     return pd.Series(labels[codes], index=values.index, dtype=object)
 
 
 def _in_values(values: pd.Series, accepted) -> pd.Series:
     """1.0 where the value is one of `accepted`, 0.0 where it is another value, NaN where missing."""
-    keys = {_level_key(v) for v in accepted}
+    keys = {code_key(v) for v in accepted}
     codes, uniques = pd.factorize(values)
-    hit = np.array([_level_key(u) in keys for u in uniques] + [False])
+    hit = np.array([code_key(u) in keys for u in uniques] + [False])
     return pd.Series(np.where(codes >= 0, hit[codes].astype(float), np.nan), index=values.index)
 
 
@@ -212,7 +197,7 @@ def _scale_score(df: pd.DataFrame, cb: Codebook, name: str) -> pd.Series | None:
     sc = cb.scale(name)
     if sc is None or any(c not in df.columns for c in sc.columns):
         return None
-    return _scale_values(df, cb, name)
+    return scale_values(df, cb, name)
 
 
 def _n_channels(df: pd.DataFrame, usage: dict[str, str]) -> pd.Series:
@@ -265,7 +250,6 @@ def channel_combinations(df: pd.DataFrame, cb: Codebook, design: Design, top: in
     return pd.DataFrame(rows)
 
 
-@_small_blas
 def reach_and_repertoire(df: pd.DataFrame, cb: Codebook, design: Design | None = None,
                          top_combinations: int = 12) -> Section:
     """Section 1: reach of each channel, number of channels per customer, share using ≥ 2, and the
@@ -343,7 +327,6 @@ def online_preference(df: pd.DataFrame, cb: Codebook, design: Design) -> pd.Data
     return pd.DataFrame(rows)
 
 
-@_small_blas
 def stage_preferences(df: pd.DataFrame, cb: Codebook, design: Design | None = None) -> Section:
     """Section 2: preferred channel by journey stage (heatmap) and online vs in-store preference."""
     key, title = "stages", "Preferred channel by journey stage"
@@ -433,7 +416,6 @@ def service_ratings(df: pd.DataFrame, cb: Codebook, design: Design, alpha: float
     return out
 
 
-@_small_blas
 def journey_map(df: pd.DataFrame, cb: Codebook, design: Design | None = None, alpha: float = 0.05,
                 correction: str = "holm", min_base: int = 30, stages: Section | None = None) -> Section:
     """Section 3: the journey map — per stage × channel touchpoint the preferred-channel share, and
@@ -585,7 +567,6 @@ def likert_distribution(df: pd.DataFrame, cb: Codebook, design: Design) -> pd.Da
     return pd.DataFrame(rows)
 
 
-@_small_blas
 def drivers(df: pd.DataFrame, cb: Codebook, design: Design | None = None) -> Section:
     """Section 4: drivers of engagement and the published claims — each measured claim's weighted
     share (or ratio) with its 95% interval beside the published figure and a verdict; ranked factor
@@ -689,7 +670,6 @@ def _collapse_sparse(x: pd.Series, y: pd.Series, min_cell: int = MIN_CELL) -> tu
     return pd.Series(pd.Categorical(kept, categories=keep), index=x.index), [], sparse
 
 
-@_small_blas
 def crosstab(df: pd.DataFrame, row: str, column: str, design: Design | None = None, alpha: float = 0.05,
              row_labels: dict | None = None, column_labels: dict | None = None,
              collapse_sparse: bool = False) -> Crosstab:
@@ -751,7 +731,6 @@ def segment_tests(df: pd.DataFrame, cb: Codebook, design: Design, alpha: float =
     return pd.DataFrame(rows), tabs
 
 
-@_small_blas
 def who_differs(df: pd.DataFrame, cb: Codebook, design: Design | None = None, alpha: float = 0.05,
                 preference_stage: str = "purchase", correction: str = "holm") -> Section:
     """Section 5: channel use and preferred purchase channel by each segment column — weighted

@@ -22,6 +22,20 @@ Code = Union[int, float, str, bool]
 ROW_ID = "_row"  # respondent id made by ingest when the file has none
 
 
+def code_key(value) -> str:
+    """Canonical text of a code or level, so that 1, 1.0, "1", np.int64(1) and True compare equal
+    (YAML, CSV, SPSS and pandas each hand codes over in their own type)."""
+    if isinstance(value, (bool,)) or type(value).__name__ == "bool_":
+        return str(int(value))
+    try:
+        f = float(value)
+    except (TypeError, ValueError):
+        return str(value).strip()
+    if f != f:  # NaN
+        return "nan"
+    return str(int(f)) if f.is_integer() else repr(f)
+
+
 class _Strict(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=False)
 
@@ -155,6 +169,7 @@ class Column(_Strict):
     """Extra declarations for columns that no role covers (type, range, allowed codes)."""
 
     type: Literal["int", "float", "str", "category", "bool"] = "float"
+    label: str = ""
     min: float | None = None
     max: float | None = None
     allowed: list[Code] | None = None

@@ -7,7 +7,7 @@ import numpy as np
 import pandas as pd
 
 from .codebook import Codebook
-from .ingest import _num_str
+from .codebook import code_key
 from .metrics import headline_metrics  # noqa: F401  (re-exported for the notebook)
 from .plots import PALETTE, finish
 from .prepare import Prepared
@@ -50,10 +50,10 @@ def margins_table(p: Prepared) -> pd.DataFrame:
     rows = []
     for var, shares in cb.margins.items():
         seg = cb.segment(var)
-        key = df[var].map(_num_str)
+        key = df[var].map(code_key)
         w = df[WEIGHT]
         for level, share in shares.items():
-            mask = key == _num_str(level)
+            mask = key == code_key(level)
             label = seg.labels.get(level, level) if seg and seg.labels else level
             rows.append({"variable": var, "level": str(label), "sample": mask.mean(), "population": share,
                          "weighted": w[mask].sum() / w.sum()})

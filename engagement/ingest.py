@@ -19,7 +19,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from .codebook import Codebook
+from .codebook import Codebook, code_key
 from .errors import InputError
 
 _ENCODING_FALLBACKS = ["utf-8-sig", "cp949", "shift_jis"]
@@ -169,25 +169,14 @@ def _check_range(num: pd.Series, col: str, path: Path, lo, hi, what: str) -> Non
 
 
 def _check_codes(s: pd.Series, col: str, path: Path, allowed, what: str) -> None:
-    allowed_set = {str(a) for a in allowed} | {_num_str(a) for a in allowed}
+    allowed_set = {code_key(a) for a in allowed}
     vals = s.dropna()
-    as_str = vals.map(_num_str)
+    as_str = vals.map(code_key)
     bad_idx = as_str[~as_str.isin(allowed_set)].index
     if len(bad_idx):
         row = int(s.index.get_loc(bad_idx[0])) + 1
         shown = ", ".join(str(a) for a in list(allowed)[:12])
         raise InputError(path, f"{what} one of [{shown}], found {s.loc[bad_idx[0]]!r}", column=col, row=row)
-
-
-def _num_str(v) -> str:
-    """Canonical text of a code, so 1, 1.0, '1' and True compare equal."""
-    if isinstance(v, (bool, np.bool_)):
-        return str(int(v))
-    try:
-        f = float(v)
-        return str(int(f)) if f.is_integer() else repr(f)
-    except (TypeError, ValueError):
-        return str(v).strip()
 
 
 def validate(df: pd.DataFrame, cb: Codebook, path: Path) -> pd.DataFrame:

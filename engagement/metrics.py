@@ -18,7 +18,7 @@ from .prepare import design_for
 from .survey_stats import Design, weighted_mean, weighted_proportion
 
 
-def _scale_values(df: pd.DataFrame, cb: Codebook, name: str) -> pd.Series | None:
+def scale_values(df: pd.DataFrame, cb: Codebook, name: str) -> pd.Series | None:
     sc = cb.scale(name)
     if sc is None:
         return None
@@ -84,7 +84,7 @@ def headline_metrics(df: pd.DataFrame, cb: Codebook, design: Design | None = Non
                      **{k: res[k] for k in ("estimate", "se", "ci_low", "ci_high", "n")}})
 
     for name, label in (("ces", "CES (mean)"), ("csat", "CSAT (mean)")):
-        vals = _scale_values(df, cb, name)
+        vals = scale_values(df, cb, name)
         if vals is None:
             continue
         sc = cb.scale(name)
@@ -93,7 +93,7 @@ def headline_metrics(df: pd.DataFrame, cb: Codebook, design: Design | None = Non
         top = vals.isin(sc.top_box_values).where(vals.notna())
         add(f"{name}_top_box", f"{name.upper()} top box ({', '.join(f'{v:g}' for v in sc.top_box_values)})",
             "share", weighted_proportion(top, design), "share answering the top boxes")
-    nps = _scale_values(df, cb, "nps")
+    nps = scale_values(df, cb, "nps")
     if nps is not None:
         add("nps", "NPS", "points", nps_estimate(nps, design), "% promoters (9–10) − % detractors (0–6)")
     b = cb.behaviour

@@ -13,7 +13,7 @@ import numpy as np
 import pandas as pd
 
 from .codebook import Codebook
-from .ingest import _num_str
+from .codebook import code_key
 
 RULES = ["duplicate", "speeder", "attention_fail", "straightliner"]
 RULE_LABELS = {
@@ -51,8 +51,8 @@ def flag_straightliners(df: pd.DataFrame, cb: Codebook) -> pd.Series:
 def flag_attention(df: pd.DataFrame, cb: Codebook) -> pd.Series:
     fail = pd.Series(False, index=df.index)
     for chk in cb.attention_checks:
-        ok = {_num_str(v) for v in chk.correct_values}
-        fail |= ~df[chk.column].map(_num_str).isin(ok)
+        ok = {code_key(v) for v in chk.correct_values}
+        fail |= ~df[chk.column].map(code_key).isin(ok)
     return fail
 
 

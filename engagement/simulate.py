@@ -349,7 +349,11 @@ def population_truth(p: SimulationParams) -> dict:
         for q in CHANNEL_USE[k]:
             dist = np.convolve(dist, [1 - q, q])
         multi.append(1 - dist[0] - dist[1])
-    channel_use = persona_share @ CHANNEL_USE[: p.n_personas]
+    # customers who used no channel are given their persona's main channel
+    use_by_persona = CHANNEL_USE[: p.n_personas].copy()
+    for k in range(p.n_personas):
+        use_by_persona[k, MAIN_CHANNEL[k]] += np.prod(1 - CHANNEL_USE[k])
+    channel_use = persona_share @ use_by_persona
     return {
         "params": asdict(p),
         "persona_names": PERSONA_NAMES[: p.n_personas],

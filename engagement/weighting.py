@@ -23,6 +23,8 @@ import numpy as np
 import pandas as pd
 from weightipy.internal.rim import Rake
 
+from .codebook import code_key
+
 __all__ = ["RakeResult", "rake_weights", "weight_diagnostics"]
 
 # Shares of one margin may miss 1 by this much (rounded codebook shares); they are then
@@ -56,22 +58,13 @@ class RakeResult:
     base_weights: np.ndarray
 
 
-def _level_key(value: object) -> str:
-    """Canonical text of a category level, so that 1, 1.0, np.int64(1) and "1" all match."""
-    if isinstance(value, (bool, np.bool_, int, np.integer)):
-        return str(int(value))
-    if isinstance(value, (float, np.floating)) and float(value).is_integer():
-        return str(int(value))
-    return str(value).strip()
-
-
 def _canonical_shares(column: str, shares: Mapping[Hashable, float]) -> dict[str, tuple[Hashable, float]]:
     """Validate one margin; return {canonical level: (level as given, share rescaled to sum 1)}."""
     if not shares:
         raise ValueError(f"margin for {column!r} has no levels")
     out: dict[str, tuple[Hashable, float]] = {}
     for level, share in shares.items():
-        key = _level_key(level)
+        key = code_key(level)
         if key in out:
             raise ValueError(f"margin for {column!r} lists level {level!r} twice (as {out[key][0]!r} and {level!r})")
         share = float(share)
@@ -97,7 +90,7 @@ def _canonical_column(df: pd.DataFrame, column: str) -> np.ndarray:
             f"raking variable {column!r} has {n_missing} missing value(s); impute or drop them before raking"
         )
     codes, uniques = pd.factorize(values)
-    keys = np.array([_level_key(u) for u in uniques], dtype=object)
+    keys = np.array([code_key(u) for u in uniques], dtype=object)
     return keys[codes]
 
 
