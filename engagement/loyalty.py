@@ -145,7 +145,7 @@ class LoyaltyOutcome:
             return "top-2 box", "bottom-2 box"
         if self.kind == "binary":
             pos = self.outcome.positive if self.outcome.positive is not None else 1
-            return f"{self.outcome.column} = {pos}", f"{self.outcome.column} ≠ {pos}"
+            return f"yes ({self.outcome.column} = {pos})", f"no ({self.outcome.column} ≠ {pos})"
         return None
 
     def loyal_flags(self, y: pd.Series) -> tuple[pd.Series, pd.Series] | None:
@@ -526,13 +526,14 @@ class LoyaltyStudy:
     def effort_groups_display(self, table: pd.DataFrame) -> pd.DataFrame:
         if not len(table):
             return table
+        kinds = {o.label: o.kind for o in self.inputs.outcomes}
         ref = []
         for r in table.itertuples():
             is_ces = self.inputs.ces is not None and r.predictor == self.inputs.ces.label
             if is_ces and r.share == "disloyal":
-                ref.append(f"{GARTNER_DISLOYAL_HIGH_EFFORT:.0%} vs {GARTNER_DISLOYAL_LOW_EFFORT:.0%} (more disloyal)")
-            elif is_ces and r.share == "loyal" and "repurchase" in r.outcome.lower():
-                ref.append(f"low effort: {GARTNER_REPURCHASE_LOW_EFFORT:.0%} intend to repurchase")
+                ref.append(f"{GARTNER_DISLOYAL_HIGH_EFFORT:.0%} vs {GARTNER_DISLOYAL_LOW_EFFORT:.0%} \"more disloyal\"")
+            elif is_ces and r.share == "loyal" and kinds.get(r.outcome) == "likert":
+                ref.append(f"best box: {GARTNER_REPURCHASE_LOW_EFFORT:.0%} intend to repurchase")
             else:
                 ref.append("")
         return pd.DataFrame({
@@ -675,7 +676,7 @@ class LoyaltyStudy:
         for (o, m), g in self.summary.groupby(["outcome", "model"], sort=False):
             get = {r.metric: r for r in g.itertuples()}
             row = {"outcome": labels[o], "model": g["label"].iloc[0]}
-            for metric, lab in (("gini", "Gini"), ("r2", "R² / pseudo-R²"), ("auc", "AUC / C")):
+            for metric, lab in (("gini", "Gini"), ("r2", "R² / pseudo-R²")):
                 r = get.get(metric)
                 row[lab] = _fmt(r.estimate, r.ci_low, r.ci_high, 3) if r is not None else "–"
             for metric, lab in (("log_loss", "log-loss"), ("brier", "Brier"), ("rmse", "RMSE")):
@@ -901,7 +902,7 @@ class LoyaltyStudy:
     # ---- 5. power --------------------------------------------------------------------------
     @_single_blas
     def power(self, *, sizes: list[int] | None = None, reps: int = 20, cv_repeats: int = 2, n_splits: int = 5,
-              max_n: int = 20_000, population_n: int = 20_000) -> tuple[pd.DataFrame, dict]:
+              max_n: int = 20_000, population_n: int = 10_000) -> tuple[pd.DataFrame, dict]:
         """How many respondents to tell CES and CSAT apart at the observed difference (80% power)?
 
         1. Analytic: the observed CES − CSAT Gini difference d and its corrected SE s at n give
@@ -1169,7 +1170,7 @@ def level_chart(levels: pd.DataFrame, study: LoyaltyStudy) -> plt.Figure:
 def dominance_chart(dom: pd.DataFrame) -> plt.Figure:
     outcomes = list(dict.fromkeys(dom["outcome"]))
     preds = list(dict.fromkeys(dom["predictor"]))
-    fig, ax = _fig(1.0 + 0.45 * len(outcomes) * len(preds))
+    fig, ax = _fig(1.0 + 0.28 * len(outcomes) * len(preds))
     height = 0.8 / len(preds)
     for j, p in enumerate(preds):
         t = dom[dom["predictor"] == p].set_index("outcome").reindex(outcomes)
@@ -1185,10 +1186,12 @@ def dominance_chart(dom: pd.DataFrame) -> plt.Figure:
                  "Shapley/LMG shares of R² (OLS) or McFadden pseudo-R² (logit models).")
 
 
-def heterogeneity_chart(table: pd.DataFrame, what: str, outcome_label: str) -> plt.Figure:
+def heterogeneity_chart(table: pd.DataFrame, what: str, outcome_label: str, family: str) -> plt.Figure:
+    unit = {"ordinal": "log-odds of a higher answer per +1 SD (95% CI)",
+            "binary": "log-odds of loyal per +1 SD (95% CI)"}.get(family, "change in the outcome per +1 SD (95% CI)")
     groups = list(dict.fromkeys(table[what]))
     preds = list(dict.fromkeys(table["predictor"]))
-    fig, ax = _fig(1.0 + 0.32 * len(groups) * len(preds))
+    fig, ax = _fig(1.0 + 0.22 * len(groups) * len(preds))
     step = 0.8 / len(preds)
     for j, p in enumerate(preds):
         t = table[table["predictor"] == p].set_index(what).reindex(groups)
@@ -1198,7 +1201,7 @@ def heterogeneity_chart(table: pd.DataFrame, what: str, outcome_label: str) -> p
     ax.axvline(0, color="#444444", lw=0.8)
     ax.set_yticks(np.arange(len(groups)), [str(g) for g in groups])
     ax.invert_yaxis()
-    ax.set_xlabel("effect of +1 SD on loyalty (model coefficient, 95% CI)")
+    ax.set_xlabel(unit)
     ax.legend(fontsize=8, loc="lower right")
     return _done(fig, ax, f"Do effort and satisfaction matter equally in every {what}?", int(table.groupby(what)["n"].first().sum()),
                  f"Outcome: {outcome_label}; CES and CSAT in one model per {what}.")
@@ -1431,7 +1434,7 @@ def show_heterogeneity(study: LoyaltyStudy, output_dir: str | Path, *, min_n: in
             _skip(study, f"by_{what}", f"By {what}", f"no {what} has {min_n} or more respondents.")
             out[what] = study.sections.pop(f"by_{what}")
             continue
-        display(heterogeneity_chart(table, what, study.primary.label))
+        display(heterogeneity_chart(table, what, study.primary.label, study.primary.family))
         if len(tests):
             show_table(pd.DataFrame({
                 "interaction": tests["interaction"], "test": tests["test"],
@@ -1469,7 +1472,9 @@ def show_power(study: LoyaltyStudy, *, reps: int = 20, sizes: list[int] | None =
             f"Simulated check with `engagement.simulate`: loyalty loadings set to effort {info['effect_effort']:.3f} / "
             f"satisfaction {info['effect_satisfaction']:.3f}, which give a population difference of "
             f"{info['simulated_difference']:+.3f} on the simulated {info['outcome_simulated']} outcome; {reps} samples "
-            f"per size, each tested like the survey ({cv_repeats} × 5-fold CV).")
+            f"per size, each tested like the survey but with {cv_repeats} × 5-fold instead of the survey's "
+            f"{study.cv[study.primary.name].n_repeats} × {study.cv[study.primary.name].n_splits}-fold CV (a slightly "
+            "less powerful test, so the simulated power errs low).")
     else:
         show_markdown(f"_Simulated power not run ({info.get('reason', '')})._")
     show_table(disp.rename(columns=cols), caption="Power to distinguish CES from CSAT (two-sided 5% test)",

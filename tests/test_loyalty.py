@@ -266,18 +266,22 @@ def test_general_dominance_sums_to_r2_and_splits_symmetric_predictors():
     assert g[0] == pytest.approx(0.5 * (r2[(0,)] + r2[(0, 1)] - r2[(1,)]))
 
 
-def test_dominance_bootstrap_k_step_matches_full_refits():
+@pytest.mark.parametrize("family", ["ordinal", "binary"])
+def test_one_step_bootstrap_matches_full_refits(family):
+    """The dominance bootstrap takes one Newton step per replicate; refitting every replicate to
+    convergence gives the same interval ends (to well below the bootstrap's own error)."""
     y, X = _ordinal_data(n=1000)
-    a = lm.dominance_analysis("ordinal", y, X, ["a", "b"], n_boot=25, seed=3)
-    one = lm._SubsetR2.__init__.__defaults__
-    try:
-        lm._SubsetR2.__init__.__defaults__ = (200,)
-        b = lm.dominance_analysis("ordinal", y, X, ["a", "b"], n_boot=25, seed=3)
-    finally:
-        lm._SubsetR2.__init__.__defaults__ = one
-    np.testing.assert_allclose(a[["ci_low", "ci_high"]], b[["ci_low", "ci_high"]], atol=1e-6)
-    full = lm.fit_ordinal_logit(y, X).r2
-    assert a["dominance"].sum() == pytest.approx(full, abs=1e-8)
+    if family == "binary":
+        y = (y >= 2).astype(int)
+    a = lm.dominance_analysis(family, y, X, ["a", "b"], n_boot=40, seed=3)
+    rng = np.random.default_rng(3)  # the same resamples as the implementation draws
+    counts = [np.bincount(rng.integers(0, len(y), len(y)), minlength=len(y)).astype(float) for _ in range(40)]
+    full = np.array([lm.dominance_analysis(family, y, X, ["a", "b"], weights=c, n_boot=0)["dominance"]
+                     for c in counts])
+    lo, hi = np.quantile(full, [0.025, 0.975], axis=0)
+    width = hi - lo
+    assert np.all(np.abs(a["ci_low"] - lo) < 0.005 * width) and np.all(np.abs(a["ci_high"] - hi) < 0.005 * width)
+    assert a["dominance"].sum() == pytest.approx(lm.fit_model(family, y, X).r2, abs=1e-8)
 
 
 # ----------------------------------------------------------------------------- study layer
@@ -398,3 +402,25 @@ def test_key_driver_quadrants(sim, cb):
     assert kd["share"].sum() == pytest.approx(1.0)
     assert set(kd["quadrant"]) <= {"fix first", "keep up", "low priority", "possible overkill"}
     assert kd["performance"].between(0, 100).all()
+
+
+def test_grouped_ols_equals_row_level_fit():
+    rng = np.random.default_rng(13)
+    X = rng.integers(1, 6, (500, 2)).astype(float)
+    y = X @ [0.4, -0.2] + rng.normal(size=500)
+    w = rng.uniform(0.5, 2, 500) * (rng.random(500) < 0.8)  # a fold: some rows weighted 0
+    pat = lm._Patterns(X, y, None)
+    g = lm._grouped_ols(pat, y, w)
+    r = lm.fit_ols(y[w > 0], X[w > 0], w[w > 0])
+    np.testing.assert_allclose(np.r_[g.intercept, g.coef], np.r_[r.intercept, r.coef], atol=1e-10)
+
+
+def test_persona_groups_from_the_persona_study(sim, cb, tmp_path):
+    study = loyalty.LoyaltyStudy(sim, cb, seed=4)
+    assert study.persona_groups(tmp_path) is None  # persona study not run: section skipped
+    per = pd.DataFrame({"resp_id": sim["resp_id"], "persona": np.where(sim["use_app"] == 1, "Digital", "Other")})
+    per.to_parquet(tmp_path / loyalty.PERSONA_FILE)
+    groups = study.persona_groups(tmp_path)
+    assert groups.notna().all() and set(groups) == {"Digital", "Other"}
+    table, tests = study.heterogeneity(groups, what="persona")
+    assert set(table["persona"]) == {"Digital", "Other"} and len(tests) == 2

@@ -1,0 +1,61 @@
+"""Time the expensive parts of the loyalty study (notebook 20) at the default size.
+
+Draws the default survey (or `--n` respondents) with the simulator, prepares it the way the notebook
+does (screening, raking), then times, each on its own: the repeated cross-validation of every model
+for every outcome, the dominance-analysis bootstrap, and the simulated power check. Prints one
+markdown table row (`--header` adds the header), for `make bench` to collect:
+
+    python benchmarks/bench_loyalty.py --header
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+from engagement import loyalty
+from engagement.codebook import load_codebook
+from engagement.config import DEFAULT_N, DEFAULT_SEED
+from engagement.prepare import analysis_data, design_for
+from engagement.simulate import SimulationParams, write_survey
+
+HEADER = ("| respondents | CV folds × repeats | models fitted | CV (s) | dominance bootstrap (s) | "
+          "power check (s) | total (s) |\n|---:|---|---:|---:|---:|---:|---:|")
+
+
+def _timed(fn):
+    t0 = time.perf_counter()
+    out = fn()
+    return out, time.perf_counter() - t0
+
+
+def main(argv=None) -> None:
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--n", type=int, default=DEFAULT_N, help="respondents to simulate")
+    ap.add_argument("--folds", type=int, default=5)
+    ap.add_argument("--repeats", type=int, default=10)
+    ap.add_argument("--boot", type=int, default=200, help="dominance bootstrap replicates")
+    ap.add_argument("--power-reps", type=int, default=20, help="simulated samples per size in the power check")
+    ap.add_argument("--header", action="store_true", help="print the table header first")
+    args = ap.parse_args(argv)
+    with tempfile.TemporaryDirectory() as tmp:
+        paths = write_survey(Path(tmp) / "data", SimulationParams(n=args.n, seed=DEFAULT_SEED))
+        cb = load_codebook(paths["codebook"])
+        df = analysis_data(paths["survey"], paths["codebook"], Path(tmp) / "run")
+        study = loyalty.LoyaltyStudy(df, cb, design=design_for(df, cb), seed=DEFAULT_SEED)
+        _, t_cv = _timed(lambda: (study.compare(n_splits=args.folds, n_repeats=args.repeats), study.differences()))
+        _, t_dom = _timed(lambda: study.dominance(n_boot=args.boot))
+        _, t_pow = _timed(lambda: study.power(reps=args.power_reps))
+    fits = sum(len(study.models_for(o)) for o in study.inputs.outcomes) * args.folds * args.repeats
+    if args.header:
+        print(HEADER)
+    print(f"| {len(df):,} | {args.folds} × {args.repeats} | {fits:,} | {t_cv:.2f} | {t_dom:.2f} ({args.boot} reps) | "
+          f"{t_pow:.2f} ({args.power_reps} reps/size) | {t_cv + t_dom + t_pow:.2f} |")
+    sys.stdout.flush()
+
+
+if __name__ == "__main__":
+    main()
