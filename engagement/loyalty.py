@@ -499,6 +499,8 @@ class LoyaltyStudy:
             s = self.scores[p.name]
             worst, best = (p.worst_box(s) == 1).to_numpy(), (p.best_box(s) == 1).to_numpy()
             group = pd.Series(np.where(worst, "worst", np.where(best, "best", None)), dtype=object)
+            words = (("high effort", "low effort") if p is self.inputs.ces else
+                     ("dissatisfied", "satisfied") if p is self.inputs.csat else ("worst", "best"))
             lo_pts = f"{p.scale.min:g}–{p.scale.min + p.box_size - 1:g}"
             hi_pts = f"{p.scale.max - p.box_size + 1:g}–{p.scale.max:g}"
             for o in self.inputs.outcomes:
@@ -515,8 +517,8 @@ class LoyaltyStudy:
                     cw = weighted_proportion(np.nan_to_num(vals), self.design, domain=worst & ok)
                     cb_ = weighted_proportion(np.nan_to_num(vals), self.design, domain=best & ok)
                     rows.append({"predictor": p.label, "outcome": o.label, "share": key, "definition": definition,
-                                 "worst_box": f"{p.label} {_orient_pts(p, lo_pts)}",
-                                 "best_box": f"{p.label} {_orient_pts(p, hi_pts)}",
+                                 "worst_box": f"{p.label} {_orient_pts(p, lo_pts)} ({words[0]})",
+                                 "best_box": f"{p.label} {_orient_pts(p, hi_pts)} ({words[1]})",
                                  "worst": cw["estimate"], "worst_low": cw["ci_low"], "worst_high": cw["ci_high"],
                                  "n_worst": cw["n"], "best": cb_["estimate"], "best_low": cb_["ci_low"],
                                  "best_high": cb_["ci_high"], "n_best": cb_["n"], "difference": d["estimate"],
@@ -524,28 +526,28 @@ class LoyaltyStudy:
         return pd.DataFrame(rows)
 
     def effort_groups_display(self, table: pd.DataFrame) -> pd.DataFrame:
+        """One row per outcome and share (disloyal, loyal); one column per box of each compared scale
+        ("CES 1–3"), cells "53.0% (49.7–56.3), n = 1,159"; Gartner's figures beside CES."""
         if not len(table):
             return table
         kinds = {o.label: o.kind for o in self.inputs.outcomes}
-        ref = []
-        for r in table.itertuples():
-            is_ces = self.inputs.ces is not None and r.predictor == self.inputs.ces.label
-            if is_ces and r.share == "disloyal":
-                ref.append(f"{GARTNER_DISLOYAL_HIGH_EFFORT:.0%} vs {GARTNER_DISLOYAL_LOW_EFFORT:.0%} \"more disloyal\"")
-            elif is_ces and r.share == "loyal" and kinds.get(r.outcome) == "likert":
-                ref.append(f"best box: {GARTNER_REPURCHASE_LOW_EFFORT:.0%} intend to repurchase")
+        ces = self.inputs.ces.label if self.inputs.ces else None
+        rows = []
+        for (outcome, share), g in table.groupby(["outcome", "share"], sort=False):
+            row = {"outcome": outcome, "share of": g["definition"].iloc[0]}
+            for r in g.itertuples():
+                for box in ("worst", "best"):
+                    row[getattr(r, f"{box}_box")] = (f"{_fmt(getattr(r, box), getattr(r, f'{box}_low'), getattr(r, f'{box}_high'), 2, True)}"
+                                                     f", n = {getattr(r, f'n_{box}'):,}")
+            if ces and share == "disloyal":
+                row["Gartner's figure"] = (f"{GARTNER_DISLOYAL_HIGH_EFFORT:.0%} vs {GARTNER_DISLOYAL_LOW_EFFORT:.0%} "
+                                           "\"more disloyal\" (high vs low effort)")
+            elif ces and kinds.get(outcome) == "likert":
+                row["Gartner's figure"] = f"{GARTNER_REPURCHASE_LOW_EFFORT:.0%} of low-effort customers intend to repurchase"
             else:
-                ref.append("")
-        return pd.DataFrame({
-            "scale": table["predictor"], "outcome": table["outcome"], "share of": table["definition"],
-            "worst box": [f"{a}: {_fmt(e, l, h, 2, True)}, n = {n:,}" for a, e, l, h, n in
-                          zip(table["worst_box"], table["worst"], table["worst_low"], table["worst_high"], table["n_worst"])],
-            "best box": [f"{a}: {_fmt(e, l, h, 2, True)}, n = {n:,}" for a, e, l, h, n in
-                         zip(table["best_box"], table["best"], table["best_low"], table["best_high"], table["n_best"])],
-            "difference (pts)": [_fmt(100 * e, 100 * l, 100 * h, 1) for e, l, h in
-                                 zip(table["difference"], table["diff_low"], table["diff_high"])],
-            "Gartner's figure": ref,
-        })
+                row["Gartner's figure"] = ""
+            rows.append(row)
+        return pd.DataFrame(rows)
 
     @_single_blas
     def correlations(self) -> pd.DataFrame:
@@ -1290,8 +1292,8 @@ def show_answer(study: LoyaltyStudy, *, n_splits: int = 5, n_repeats: int = 10) 
     show_markdown(v["sentence"])
     display(ratio_chart(study.diffs, study))
     show_markdown(
-        "*How to read it.* Each model is fitted on 4/5 of the respondents and scored on the other 1/5, "
-        f"{n_repeats} times over with different splits. The Gini (2·AUC − 1; for ordered outcomes Somers' D, "
+        f"*How to read it.* Each model is fitted on {n_splits - 1}/{n_splits} of the respondents and scored on the "
+        f"other 1/{n_splits}, for each of the {n_splits} parts and {n_repeats} times over with different splits. The Gini (2·AUC − 1; for ordered outcomes Somers' D, "
         "2·Harrell's C − 1) measures how well a model ranks customers from least to most loyal. The ratio CES ÷ "
         "CSAT is the \"X times as accurate\" figure; 1.40 is the claim. Intervals allow for the overlap between "
         "cross-validation folds (Nadeau–Bengio correction); an interval computed as if the folds were independent "
@@ -1310,7 +1312,8 @@ def show_levels(study: LoyaltyStudy) -> None:
     groups = study.effort_groups()
     if len(groups):
         show_table(study.effort_groups_display(groups),
-                   caption="Worst vs best box: weighted % (95% CI), difference in points (95% CI)")
+                   caption="Disloyal and loyal customers in the worst and the best answers of each scale "
+                           "(weighted %, 95% CI, base n)")
     corr = study.correlations()
     if len(corr):
         show_table(pd.DataFrame({

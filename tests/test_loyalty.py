@@ -424,3 +424,28 @@ def test_persona_groups_from_the_persona_study(sim, cb, tmp_path):
     assert groups.notna().all() and set(groups) == {"Digital", "Other"}
     table, tests = study.heterogeneity(groups, what="persona")
     assert set(table["persona"]) == {"Digital", "Other"} and len(tests) == 2
+
+
+@pytest.mark.notebooks
+def test_notebook_records_the_loyalty_section(small_survey, tmp_path):
+    """Notebook 20 runs top to bottom with injected parameters and records what the findings report
+    reads: loyalty.outcomes, loyalty.ratio (estimate, interval, statistic, n), loyalty.verdict and the
+    C13 claims entry."""
+    import papermill as pm
+
+    from engagement.config import NOTEBOOKS_DIR
+
+    out = tmp_path / "run"
+    pm.execute_notebook(str(NOTEBOOKS_DIR / "20-loyalty-ces-vs-csat.ipynb"), str(tmp_path / "20.ipynb"),
+                        parameters={"data_path": str(small_survey["survey"]), "codebook_path": str(small_survey["codebook"]),
+                                    "output_dir": str(out), "cv_repeats": 2, "cv_folds": 3, "n_bootstrap": 20,
+                                    "power_reps": 2, "power_sizes": [300, 600]},
+                        cwd=str(NOTEBOOKS_DIR), progress_bar=False)
+    res = load_results(out)["loyalty"]
+    assert [o["name"] for o in res["outcomes"]] == ["nps", "repurchase", "retained_12m", "orders_365d"]
+    assert {"estimate", "ci_low", "ci_high", "statistic", "n"} <= set(res["ratio"])
+    assert res["verdict"]["better"] in ("ces", "csat", "not distinguishable")
+    assert res["verdict"]["c13"] in ("supported", "contradicted", "not distinguishable at this sample size")
+    assert res["claims"][0]["id"] == "C13"
+    assert [r["n"] for r in res["power"]["table"]] == [300, 600] and res["power"]["simulated"]
+    assert res["heterogeneity"]["persona"]["skipped"] and res["key_drivers"]["skipped"]
