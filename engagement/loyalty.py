@@ -50,7 +50,6 @@ from .config import DEFAULT_SEED
 from .loyalty_models import (
     FAMILY_LABEL,
     FAMILY_OF_KIND,
-    METRIC_LABEL,
     CVResult,
     concordance,
     cross_validate,
@@ -326,8 +325,6 @@ class OutcomeData:
             parts.append(self.C.to_numpy(float))
         return np.column_stack(parts)
 
-    def design_names(self, names: list[str], controls: bool = False) -> list[str]:
-        return list(names) + (list(self.C.columns) if controls else [])
 
 
 # ------------------------------------------------------------------------------ the study

@@ -29,7 +29,7 @@ training data and are far from independent; the naive 1/J interval is several ti
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from itertools import combinations
 from math import factorial
 
@@ -47,20 +47,6 @@ FAMILY_LABEL = {"ordinal": "ordinal logit (proportional odds)", "binary": "logis
 #: MLE (quadratic convergence) and the fold metrics within ~1e-9 of those of fully converged fits
 CV_TOL = 1e-3
 METRICS = ("r2", "nagelkerke", "auc", "gini", "log_loss", "brier", "rmse")
-#: metrics where larger is better (the rest: smaller is better)
-HIGHER_IS_BETTER = {"r2": True, "nagelkerke": True, "auc": True, "gini": True, "log_loss": False,
-                    "brier": False, "rmse": False}
-METRIC_LABEL = {
-    "r2": "R² (OLS) / McFadden pseudo-R²",
-    "nagelkerke": "Nagelkerke pseudo-R²",
-    "auc": "AUC / concordance (Harrell's C)",
-    "gini": "Gini = 2·C − 1 (Somers' D)",
-    "log_loss": "log-loss",
-    "brier": "Brier score",
-    "rmse": "RMSE",
-}
-
-
 # --------------------------------------------------------------------------------- helpers
 
 
@@ -80,10 +66,9 @@ def _weights(w, n: int) -> np.ndarray:
     return w
 
 
-def row_codes(columns: list[np.ndarray]) -> tuple[np.ndarray, int]:
-    """One integer per row that is equal exactly when the rows are equal on every column, and the
-    number of possible codes (mixed radix over each column's distinct values; 0 when that would
-    overflow and the codes are dense group numbers instead)."""
+def row_codes(columns: list[np.ndarray]) -> np.ndarray:
+    """One integer per row, equal exactly when the rows are equal on every column (mixed radix over
+    each column's distinct values; dense group numbers when that would overflow)."""
     n = len(columns[0])
     key = np.zeros(n, dtype=np.int64)
     radix = 1
@@ -91,17 +76,17 @@ def row_codes(columns: list[np.ndarray]) -> tuple[np.ndarray, int]:
         codes, inverse = np.unique(col, return_inverse=True)
         if radix * len(codes) >= 2**62:  # too many combinations for one integer key
             _, inverse = np.unique(np.column_stack(columns), axis=0, return_inverse=True)
-            return inverse.ravel().astype(np.int64), 0
+            return inverse.ravel().astype(np.int64)
         key = key * len(codes) + inverse
         radix *= len(codes)
-    return key, radix
+    return key
 
 
 def collapse(columns: list[np.ndarray], w: np.ndarray):
     """Group identical rows of the given columns: (first row index of each group, group of each row,
     summed weight, summed squared weight). Exact for any likelihood that depends on a row only
     through these columns."""
-    key, _ = row_codes(columns)
+    key = row_codes(columns)
     _, first, group = np.unique(key, return_index=True, return_inverse=True)
     return first, group, np.bincount(group, w), np.bincount(group, w * w)
 
@@ -184,40 +169,58 @@ class Fit:
                              "p_value": 2 * dist.sf(np.abs(z.values))})
 
 
-def _cum_logit_derivs(theta, beta, y, X, w, derivs: bool = True):
-    """log-likelihood and, with `derivs`, gradient, Hessian and per-row (unweighted) scores of the
-    cumulative logit at (theta, beta); y holds codes 0..K-1."""
-    K = len(theta) + 1
-    eta = X @ beta
-    th = np.concatenate(([-np.inf], theta, [np.inf]))
-    u = th[y + 1] - eta  # upper bound of the observed category
-    v = th[y] - eta  # lower bound
-    Fu, Fv = special.expit(u), special.expit(v)
-    # P = F(u) - F(v), computed on the side where it does not lose precision
-    p = np.where(v > 0, special.expit(-v) - special.expit(-u), Fu - Fv)
-    p = np.maximum(p, 1e-300)
-    ll = float(w @ np.log(p))
-    if not derivs:
-        return ll, None, None, None
+def _cum_logit_design(y, X, K):
+    """d u / d params and d v / d params of every row, where u and v are the upper and lower bounds
+    θ_y − x'β and θ_{y−1} − x'β of its category (constant: the model is linear in the parameters),
+    and which rows have an upper (y < K−1) and a lower (y > 0) bound."""
     n, q = X.shape
     P = K - 1 + q
-    A = np.zeros((n, P))  # d u / d params
-    B = np.zeros((n, P))  # d v / d params
+    A = np.zeros((n, P))
+    B = np.zeros((n, P))
     rows = np.arange(n)
-    up = y <= K - 2
-    lo = y >= 1
+    up, lo = y <= K - 2, y >= 1
     A[rows[up], y[up]] = 1.0
     B[rows[lo], y[lo] - 1] = 1.0
     A[:, K - 1:] = -X
     B[:, K - 1:] = -X
-    fu = np.where(up, Fu * (1 - Fu), 0.0)
-    fv = np.where(lo, Fv * (1 - Fv), 0.0)
-    S = (fu[:, None] * A - fv[:, None] * B) / p[:, None]  # per-row score d log p / d params
-    grad = w @ S
-    cu = w * fu * (1 - 2 * Fu) / p
-    cv = w * fv * (1 - 2 * Fv) / p
-    H = (A * cu[:, None]).T @ A - (B * cv[:, None]).T @ B - (S * w[:, None]).T @ S
-    return ll, grad, H, S
+    return A, B, up, lo
+
+
+def _cum_logit_prob(u, v, up, lo):
+    """F(u), F(v) and the category probability F(u) − F(v), computed on the side where it does not
+    lose precision; rows without an upper (lower) bound have F(u) = 1 (F(v) = 0). Broadcasts."""
+    Fu = np.where(up, special.expit(u), 1.0)
+    Fv = np.where(lo, special.expit(v), 0.0)
+    p = np.where(lo & (v > 0), special.expit(-v) - np.where(up, special.expit(-u), 0.0), Fu - Fv)
+    return Fu, Fv, np.maximum(p, 1e-300)
+
+
+def _cum_logit_curvature(Fu, Fv, p):
+    """Per-row pieces of the score and Hessian of log p: score = su·a − sv·b and Hessian =
+    α·aa' + β·bb' + γ·(ab' + ba'), with a, b the rows of the design (`_cum_logit_design`)."""
+    fu, fv = Fu * (1 - Fu), Fv * (1 - Fv)
+    su, sv = fu / p, fv / p
+    alpha = fu * (1 - 2 * Fu) / p - su**2
+    beta = -(fv * (1 - 2 * Fv) / p + sv**2)
+    return su, sv, alpha, beta, su * sv
+
+
+def _cum_logit_derivs(phi, y, X, w, K, derivs: bool = True):
+    """log-likelihood and, with `derivs`, gradient, Hessian and per-row (unweighted) scores of the
+    cumulative logit at phi = (θ, β); y holds codes 0..K-1."""
+    up, lo = y <= K - 2, y >= 1
+    eta = X @ phi[K - 1:]
+    th = np.concatenate(([0.0], phi[:K - 1], [0.0]))  # open ends are masked by up / lo
+    Fu, Fv, p = _cum_logit_prob(th[y + 1] - eta, th[y] - eta, up, lo)
+    ll = float(w @ np.log(p))
+    if not derivs:
+        return ll, None, None, None
+    A, B, _, _ = _cum_logit_design(y, X, K)
+    su, sv, alpha, beta, gamma = _cum_logit_curvature(Fu, Fv, p)
+    S = su[:, None] * A - sv[:, None] * B
+    Bg = B * (w * gamma)[:, None]
+    H = (A * (w * alpha)[:, None]).T @ A + (B * (w * beta)[:, None]).T @ B + A.T @ Bg + Bg.T @ A
+    return ll, w @ S, H, S
 
 
 def _null_loglik(counts: np.ndarray) -> float:
@@ -240,7 +243,7 @@ def _newton_cum_logit(y, X, w, K, start=None, tol=1e-7, max_iter=200, final_deri
         phi = np.concatenate((np.log(cum / (1 - cum)), np.zeros(q)))
     else:
         phi = np.asarray(start, dtype=float).copy()
-    ll, g, H, S = _cum_logit_derivs(phi[:K - 1], phi[K - 1:], y, X, w)
+    ll, g, H, S = _cum_logit_derivs(phi, y, X, w, K)
     converged = False
     it = 0
     for it in range(1, max_iter + 1):
@@ -252,17 +255,20 @@ def _newton_cum_logit(y, X, w, K, start=None, tol=1e-7, max_iter=200, final_deri
         for _ in range(60):
             new = phi + t * step
             if K <= 2 or np.all(np.diff(new[:K - 1]) > 0):
-                ll_new = _cum_logit_derivs(new[:K - 1], new[K - 1:], y, X, w, derivs=False)[0]
+                ll_new = _cum_logit_derivs(new, y, X, w, K, derivs=False)[0]
                 if ll_new >= ll - 1e-12 * abs(ll):
                     break
             t /= 2
+        else:  # no step along the Newton direction helps: the optimum to machine precision
+            converged = bool(np.max(np.abs(g)) < 1e-6 * max(1.0, abs(ll)))
+            break
         phi, ll = new, ll_new
         converged = t == 1.0 and np.max(np.abs(step)) < tol
         if converged or it == max_iter:
             break
-        ll, g, H, S = _cum_logit_derivs(phi[:K - 1], phi[K - 1:], y, X, w)
+        ll, g, H, S = _cum_logit_derivs(phi, y, X, w, K)
     if final_derivs:
-        ll, g, H, S = _cum_logit_derivs(phi[:K - 1], phi[K - 1:], y, X, w)
+        ll, g, H, S = _cum_logit_derivs(phi, y, X, w, K)
     else:
         H = S = None
     return phi, ll, H, S, it, converged, counts
@@ -595,7 +601,7 @@ class _Patterns:
 
     def __init__(self, X: np.ndarray, y: np.ndarray, K: int | None):
         self.X = X
-        key, _ = row_codes(list(X.T))
+        key = row_codes(list(X.T))
         _, first, self.code = np.unique(key, return_index=True, return_inverse=True)
         self.unique = X[first]
         self.P = len(first)
@@ -806,46 +812,19 @@ class _SubsetR2:
         return out
 
 
-def _cum_logit_design(y, X, K):
-    """d u / d params and d v / d params of every row (constant: the model is linear in them)."""
-    n, q = X.shape
-    P = K - 1 + q
-    A = np.zeros((n, P))
-    B = np.zeros((n, P))
-    rows = np.arange(n)
-    up, lo = y <= K - 2, y >= 1
-    A[rows[up], y[up]] = 1.0
-    B[rows[lo], y[lo] - 1] = 1.0
-    A[:, K - 1:] = -X
-    B[:, K - 1:] = -X
-    return A, B, up, lo
-
-
 def _cum_logit_cell_hessians(phi, y, X, K) -> np.ndarray:
     """Each row's (unweighted) Hessian of log p at phi, flattened: n x P². The Hessian of a weighted
     log-likelihood is the weighted sum of these rows."""
     A, B, up, lo = _cum_logit_design(y, X, K)
-    u, v = A @ phi, B @ phi
-    Fu = np.where(up, special.expit(u), 1.0)
-    Fv = np.where(lo, special.expit(v), 0.0)
-    p = np.maximum(np.where(lo & (v > 0), special.expit(-v) - np.where(up, special.expit(-u), 0.0), Fu - Fv), 1e-300)
-    fu, fv = Fu * (1 - Fu), Fv * (1 - Fv)
-    su, sv = fu / p, fv / p
-    alpha = fu * (1 - 2 * Fu) / p - su**2
-    beta = -(fv * (1 - 2 * Fv) / p + sv**2)
-    gamma = su * sv
+    _, _, alpha, beta, gamma = _cum_logit_curvature(*_cum_logit_prob(A @ phi, B @ phi, up, lo))
     outer = lambda L, R: (L[:, :, None] * R[:, None, :]).reshape(len(y), -1)  # noqa: E731
     return alpha[:, None] * outer(A, A) + beta[:, None] * outer(B, B) + gamma[:, None] * (outer(A, B) + outer(B, A))
 
 
 def _cum_logit_loglik_batch(Phi: np.ndarray, part: dict, W: np.ndarray) -> np.ndarray:
     """log-likelihood for each column of parameters Phi (P x B) with weights W (cells x B)."""
-    up, lo = part["up"][:, None], part["lo"][:, None]
-    u, v = part["A"] @ Phi, part["B"] @ Phi
-    Fu = np.where(up, special.expit(u), 1.0)
-    Fv = np.where(lo, special.expit(v), 0.0)
-    p = np.where(lo & (v > 0), special.expit(-v) - np.where(up, special.expit(-u), 0.0), Fu - Fv)
-    return np.sum(W * np.log(np.maximum(p, 1e-300)), axis=0)
+    _, _, p = _cum_logit_prob(part["A"] @ Phi, part["B"] @ Phi, part["up"][:, None], part["lo"][:, None])
+    return np.sum(W * np.log(p), axis=0)
 
 
 def dominance_analysis(family: str, y, X, names: list[str], weights=None, *, n_boot: int = 200,

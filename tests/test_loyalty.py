@@ -8,12 +8,11 @@ import warnings
 import numpy as np
 import pandas as pd
 import pytest
-import yaml
 from scipy import stats
 
 from engagement import loyalty
 from engagement import loyalty_models as lm
-from engagement.codebook import Codebook, load_codebook
+from engagement.codebook import Codebook
 from engagement.results import WEIGHT, load_results
 from engagement.simulate import SimulationParams, default_codebook, simulate_survey
 
