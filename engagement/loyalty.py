@@ -33,6 +33,7 @@ standard error (0.0031) was four times too small.
 
 from __future__ import annotations
 
+import functools
 import warnings
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -270,7 +271,7 @@ def _holm(p) -> np.ndarray:
     return adjust_pvalues(p, "holm")
 
 
-def _merge_sparse_levels(y: np.ndarray, w: np.ndarray, min_n: int) -> tuple[np.ndarray, list[str], list[str]]:
+def _merge_sparse_levels(y: np.ndarray, min_n: int) -> tuple[np.ndarray, list[str], list[str]]:
     """Ordinal codes 0..K−1 after merging levels with fewer than `min_n` respondents into their
     smaller neighbour (a level absent from a training fold has no threshold). Returns codes, level
     labels ("0–1" for a merged level) and notes."""
@@ -333,7 +334,6 @@ class OutcomeData:
 def _single_blas(fn):
     """Run with single-threaded BLAS: the linear algebra here is on small matrices, where BLAS
     threads only add overhead (20x slower on a loaded two-core machine, measured)."""
-    import functools
 
     @functools.wraps(fn)
     def wrapper(*args, **kwargs):
@@ -408,14 +408,14 @@ class LoyaltyStudy:
         preds = self.inputs.predictors_for(outcome)
         y_all = outcome.values(self.df)
         ok = y_all.notna() & self.scores[[p.name for p in preds]].notna().all(axis=1)
-        C = self._controls()
+        C = self.controls
         ok &= C.notna().all(axis=1)
         rows = np.flatnonzero(ok.to_numpy())
         w = self.weights[rows]
         y = y_all.to_numpy()[rows]
         notes: list[str] = []
         if outcome.family == "ordinal":
-            y, levels, notes = _merge_sparse_levels(y, w, self.min_level_n)
+            y, levels, notes = _merge_sparse_levels(y, self.min_level_n)
         elif outcome.family == "binary":
             y, levels = y.astype(int), ["not", "loyal"]
         else:
@@ -427,7 +427,10 @@ class LoyaltyStudy:
         self._data[outcome.name] = data
         return data
 
-    def _controls(self) -> pd.DataFrame:
+    @functools.cached_property
+    def controls(self) -> pd.DataFrame:
+        """The declared controls as model columns: dummies (first level dropped) for segments and
+        text columns, numbers as they are; NaN where the control is missing."""
         parts = []
         for c in self.inputs.controls:
             col = self.df[c.column]
@@ -759,7 +762,7 @@ class LoyaltyStudy:
         w = self.weights[ok]
         y = y_all.to_numpy()[ok]
         if o.family == "ordinal":
-            y, _, _ = _merge_sparse_levels(y, w, self.min_level_n)
+            y, _, _ = _merge_sparse_levels(y, self.min_level_n)
         Z = np.column_stack([_zscore(X[c].to_numpy(float)[ok], w) for c in drivers])
         dom = dominance_analysis(o.family, y, Z, drivers, w, n_boot=n_boot, seed=self.seed + 7)
         perf = []
@@ -972,7 +975,7 @@ class LoyaltyStudy:
                 idx = rng.integers(0, n_pop, n)
                 y = y_pop[idx]
                 if fam == "ordinal":
-                    y, _, _ = _merge_sparse_levels(y, np.ones(n), self.min_level_n)
+                    y, _, _ = _merge_sparse_levels(y, self.min_level_n)
                 ones = np.ones(n)
                 designs = {"ces": _zscore(ces_pop[idx], ones)[:, None], "csat": _zscore(csat_pop[idx], ones)[:, None]}
                 res = cross_validate(y, designs, fam, n_splits=n_splits, n_repeats=cv_repeats,
@@ -1154,12 +1157,12 @@ def level_chart(levels: pd.DataFrame, study: LoyaltyStudy) -> plt.Figure:
     scale = 100 if key == "loyal" else 1
     for ax, p, color in zip(axes, preds, plots.PALETTE):
         t = levels[levels["predictor"] == p]
-        ax.errorbar(t["level"], t[key] * scale, yerr=[(t[key] - t[f"{key}_low"]) * scale,
-                                                      (t[f"{key}_high"] - t[key]) * scale],
+        ax.errorbar(t["level"].to_numpy(float), t[key].to_numpy() * scale,
+                    yerr=np.vstack([(t[key] - t[f"{key}_low"]).to_numpy(), (t[f"{key}_high"] - t[key]).to_numpy()]) * scale,
                     color=color, marker="o", capsize=3)
         pred = next(q for q in study.inputs.predictors if q.label == p)
         ax.set_xlabel(f"{p} ({'reversed, ' if pred.reversed else ''}higher = better)")
-        ax.set_xticks(t["level"])
+        ax.set_xticks(t["level"].to_numpy(float))
     axes[0].set_ylabel(f"% {defs[0]}" if key == "loyal" else f"mean {o.label}")
     title = f"Where does loyalty drop? {o.label} by level"
     return _done(fig, axes[0], title, int(levels.groupby("predictor")["n"].sum().max()),
@@ -1175,8 +1178,8 @@ def dominance_chart(dom: pd.DataFrame) -> plt.Figure:
         t = dom[dom["predictor"] == p].set_index("outcome").reindex(outcomes)
         pos = np.arange(len(outcomes)) + (j - (len(preds) - 1) / 2) * height
         ax.barh(pos, t["share"] * 100, height=height, color=plots.PALETTE[j % len(plots.PALETTE)], label=p,
-                xerr=[(t["share"] - t["share_ci_low"]).clip(lower=0) * 100,
-                      (t["share_ci_high"] - t["share"]).clip(lower=0) * 100], capsize=2)
+                xerr=np.vstack([(t["share"] - t["share_ci_low"]).clip(lower=0).to_numpy() * 100,
+                                (t["share_ci_high"] - t["share"]).clip(lower=0).to_numpy() * 100]), capsize=2)
     ax.set_yticks(np.arange(len(outcomes)), outcomes)
     ax.invert_yaxis()
     ax.set_xlabel("% of explained variation (general dominance, 95% bootstrap CI)")
@@ -1195,7 +1198,8 @@ def heterogeneity_chart(table: pd.DataFrame, what: str, outcome_label: str, fami
     for j, p in enumerate(preds):
         t = table[table["predictor"] == p].set_index(what).reindex(groups)
         pos = np.arange(len(groups)) + (j - (len(preds) - 1) / 2) * step
-        ax.errorbar(t["coef"], pos, xerr=[t["coef"] - t["ci_low"], t["ci_high"] - t["coef"]], fmt="o",
+        ax.errorbar(t["coef"].to_numpy(), pos, xerr=np.vstack([(t["coef"] - t["ci_low"]).to_numpy(),
+                                                             (t["ci_high"] - t["coef"]).to_numpy()]), fmt="o",
                     color=plots.PALETTE[j], capsize=2, label=p, ms=4)
     ax.axvline(0, color="#444444", lw=0.8)
     ax.set_yticks(np.arange(len(groups)), [str(g) for g in groups])
@@ -1243,6 +1247,8 @@ def _show():
 
 def _skip(study: LoyaltyStudy, key: str, title: str, reason: str) -> None:
     _, _, _, skip_note = _show()
+    if reason == study.skip_reason and key != "inputs":  # said in full under "What is compared"
+        reason = "the study has no inputs in this codebook (see the first section)."
     study.sections[key] = skip_note(title, reason)
 
 
