@@ -815,11 +815,14 @@ class LoyaltyStudy:
                     steps.append((a, b, fn(target.to_numpy(), grp, "b", "a", self.design)))
                 except ValueError:
                     continue
-            a, b, best = max(steps, key=lambda s: s[2]["estimate"])
-            rows.append({"predictor": p.label, "outcome": o.label, "test": t["test"], "statistic": t["statistic"],
-                         "df": t["df"], "p_value": t["p_value"], "largest_step": f"{a:g} → {b:g}",
-                         "step": best["estimate"], "step_low": best["ci_low"], "step_high": best["ci_high"],
-                         "n": d.n})
+            row = {"predictor": p.label, "outcome": o.label, "test": t["test"], "statistic": t["statistic"],
+                   "df": t["df"], "p_value": t["p_value"], "largest_step": "–", "step": np.nan, "step_low": np.nan,
+                   "step_high": np.nan, "n": d.n}
+            if steps:
+                a, b, best = max(steps, key=lambda s: s[2]["estimate"])
+                row |= {"largest_step": f"{a:g} → {b:g}", "step": best["estimate"], "step_low": best["ci_low"],
+                        "step_high": best["ci_high"]}
+            rows.append(row)
         out = pd.DataFrame(rows)
         if len(out):
             out["p_holm"] = _holm(out["p_value"].to_numpy())
@@ -891,6 +894,8 @@ class LoyaltyStudy:
         return self.df[col].map(lambda v: None if pd.isna(v) else labels.get(_key(v), str(v)))
 
     def persona_groups(self, output_dir: str | Path) -> pd.Series | None:
+        """Each respondent's persona (its name when the persona study gave one) from the persona
+        study's `personas.parquet` in the run folder; None when it is absent."""
         path = Path(output_dir) / PERSONA_FILE
         if not path.exists():
             return None
@@ -898,7 +903,8 @@ class LoyaltyStudy:
         idc = self.cb.id_column
         if idc not in per or "persona" not in per or idc not in self.df:
             return None
-        lookup = dict(zip(per[idc].astype(str), per["persona"]))
+        label = per["persona_name"] if "persona_name" in per else per["persona"]
+        lookup = dict(zip(per[idc].astype(str), label))
         return self.df[idc].astype(str).map(lookup)
 
     # ---- 5. power --------------------------------------------------------------------------
@@ -1183,7 +1189,7 @@ def dominance_chart(dom: pd.DataFrame) -> plt.Figure:
     ax.set_yticks(np.arange(len(outcomes)), outcomes)
     ax.invert_yaxis()
     ax.set_xlabel("% of explained variation (general dominance, 95% bootstrap CI)")
-    ax.legend(fontsize=8, loc="lower right")
+    ax.legend(fontsize=8, loc="best")
     return _done(fig, ax, "Which metric carries the explained loyalty?", int(dom["n"].max()),
                  "Shapley/LMG shares of R² (OLS) or McFadden pseudo-R² (logit models).")
 
@@ -1205,7 +1211,7 @@ def heterogeneity_chart(table: pd.DataFrame, what: str, outcome_label: str, fami
     ax.set_yticks(np.arange(len(groups)), [str(g) for g in groups])
     ax.invert_yaxis()
     ax.set_xlabel(unit)
-    ax.legend(fontsize=8, loc="lower right")
+    ax.legend(fontsize=8, loc="best")
     return _done(fig, ax, f"Do effort and satisfaction matter equally in every {what}?", int(table.groupby(what)["n"].first().sum()),
                  f"Outcome: {outcome_label}; CES and CSAT in one model per {what}.")
 
@@ -1414,8 +1420,9 @@ def show_shape(study: LoyaltyStudy) -> None:
     show_markdown(
         (f"The straight line is rejected for {', '.join(nonlinear)}: the levels chart above shows where the curve "
          "bends." if nonlinear else
-         "For every scale a straight line on the logit scale fits the levels (no significant departure): "
-         "loyalty rises steadily, with no single threshold, although the largest step is shown."))
+         f"For every scale a straight line{'' if study.primary.family == 'linear' else ' on the logit scale'} fits "
+         "the levels (no significant departure): loyalty rises steadily, with no single threshold, although the "
+         "largest step is shown."))
     study.sections["shape"] = _records(shp)
 
 

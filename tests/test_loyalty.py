@@ -417,7 +417,8 @@ def test_grouped_ols_equals_row_level_fit():
 def test_persona_groups_from_the_persona_study(sim, cb, tmp_path):
     study = loyalty.LoyaltyStudy(sim, cb, seed=4)
     assert study.persona_groups(tmp_path) is None  # persona study not run: section skipped
-    per = pd.DataFrame({"resp_id": sim["resp_id"], "persona": np.where(sim["use_app"] == 1, "Digital", "Other")})
+    per = pd.DataFrame({"resp_id": sim["resp_id"], "persona": np.where(sim["use_app"] == 1, 1, 2),
+                        "persona_name": np.where(sim["use_app"] == 1, "Digital", "Other")})
     per.to_parquet(tmp_path / loyalty.PERSONA_FILE)
     groups = study.persona_groups(tmp_path)
     assert groups.notna().all() and set(groups) == {"Digital", "Other"}
