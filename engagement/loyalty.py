@@ -46,7 +46,7 @@ from threadpoolctl import threadpool_limits
 
 from . import plots
 from .claims import claim_entry
-from .codebook import Codebook, Outcome, Scale
+from .codebook import Codebook, Outcome, Scale, code_key
 from .config import DEFAULT_SEED
 from .loyalty_models import (
     FAMILY_LABEL,
@@ -58,6 +58,7 @@ from .loyalty_models import (
     fit_model,
     nested_test,
 )
+from .metrics import scale_values
 from .results import WEIGHT, estimate
 from .survey_stats import Design, correlation_with_ci, difference_in_proportions, weighted_mean, weighted_proportion
 
@@ -86,9 +87,10 @@ class Predictor:
     def columns(self) -> list[str]:
         return self.scale.columns
 
-    def scores(self, df: pd.DataFrame) -> pd.Series:
-        raw = df[self.columns].apply(pd.to_numeric, errors="coerce")
-        s = raw.mean(axis=1, skipna=False)  # a composite needs every item (R rowMeans)
+    def scores(self, df: pd.DataFrame, cb: Codebook) -> pd.Series:
+        """The scale's values (a composite: the mean of its items, missing if any item is), reversed
+        when higher is worse."""
+        s = scale_values(df, cb, self.name)
         return self.scale.min + self.scale.max - s if self.reversed else s
 
     @property
@@ -128,7 +130,7 @@ class LoyaltyOutcome:
         col = df[self.outcome.column]
         if self.kind == "binary":
             pos = self.outcome.positive if self.outcome.positive is not None else 1
-            keyed = col.map(lambda v: None if pd.isna(v) else _same(v, pos))
+            keyed = col.map(lambda v: None if pd.isna(v) else code_key(v) == code_key(pos))
             return keyed.astype(float)
         return pd.to_numeric(col, errors="coerce").astype(float)
 
@@ -160,13 +162,6 @@ class LoyaltyOutcome:
             lo, hi = self.bounds(y)
             return (y >= hi - 1).astype(float).where(ok), (y <= lo + 1).astype(float).where(ok)
         return None
-
-
-def _same(value, target) -> bool:
-    try:
-        return float(value) == float(target)
-    except (TypeError, ValueError):
-        return str(value).strip() == str(target).strip()
 
 
 @dataclass
@@ -360,7 +355,7 @@ class LoyaltyStudy:
         self.weights = self.design.weights
         self.weighted = bool(np.ptp(self.weights) > 1e-9 * self.weights.mean())
         self.cov_type = "robust" if self.weighted else "model"
-        self.scores = pd.DataFrame({p.name: p.scores(self.df) for p in self.inputs.predictors}, index=self.df.index)
+        self.scores = pd.DataFrame({p.name: p.scores(self.df, cb) for p in self.inputs.predictors}, index=self.df.index)
         self.primary = self._choose_primary(primary)
         self._data: dict[str, OutcomeData] = {}
         self.cv: dict[str, CVResult] = {}
@@ -890,8 +885,8 @@ class LoyaltyStudy:
         col = self.inputs.channel_column
         if not col or col not in self.df:
             return None
-        labels = {_key(k): v for k, v in self.inputs.channel_labels.items()}
-        return self.df[col].map(lambda v: None if pd.isna(v) else labels.get(_key(v), str(v)))
+        labels = {code_key(k): v for k, v in self.inputs.channel_labels.items()}
+        return self.df[col].map(lambda v: None if pd.isna(v) else labels.get(code_key(v), str(v)))
 
     def persona_groups(self, output_dir: str | Path) -> pd.Series | None:
         """Each respondent's persona (its name when the persona study gave one) from the persona
@@ -1050,14 +1045,6 @@ class LoyaltyStudy:
 
 
 # --------------------------------------------------------------------------- small helpers
-
-
-def _key(v) -> str:
-    try:
-        f = float(v)
-        return f"{f:g}"
-    except (TypeError, ValueError):
-        return str(v)
 
 
 def _levels(scores: pd.Series, scale: Scale) -> pd.Series:

@@ -302,12 +302,12 @@ def test_reversed_and_composite_scales(sim, cb):
     inputs = loyalty.loyalty_inputs(cb2)
     ces = inputs.predictor("ces")
     assert ces.reversed and any("reversed" in n for n in inputs.notes)
-    pd.testing.assert_series_equal(ces.scores(df), sim["ces"].astype(float), check_names=False)
-    mix = inputs.predictor("sat_mix").scores(df)
+    pd.testing.assert_series_equal(ces.scores(df, cb2), sim["ces"].astype(float), check_names=False)
+    mix = inputs.predictor("sat_mix").scores(df, cb2)
     expected = sim[["csat", "att_convenience"]].mean(axis=1, skipna=False)
     pd.testing.assert_series_equal(mix, expected, check_names=False)
     # best box (default: two points) of the reversed scale is its lowest raw answers (least effort)
-    best = ces.best_box(ces.scores(df))
+    best = ces.best_box(ces.scores(df, cb2))
     assert best[df["effort"] <= 2].eq(1).all() and best[df["effort"] >= 3].eq(0).all()
 
 

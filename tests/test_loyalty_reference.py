@@ -35,8 +35,8 @@ def _reference(folder: str, analysis: str) -> dict[str, float]:
 
 def _composites(dataset: str, csv: str, codebook: str) -> tuple[pd.DataFrame, dict[str, pd.Series]]:
     data = pd.read_csv(shared_dir() / "data" / dataset / csv)
-    inputs = loyalty.loyalty_inputs(load_codebook(EXAMPLES_DIR / codebook))
-    return data, {p.name: p.scores(data) for p in inputs.predictors}
+    cb = load_codebook(EXAMPLES_DIR / codebook)
+    return data, {p.name: p.scores(data, cb) for p in loyalty.loyalty_inputs(cb).predictors}
 
 
 def _check_clm(fit: lm.Fit, ref: dict[str, float], tol: float = 1e-4) -> float:
