@@ -403,8 +403,7 @@ def fit_model(family: str, y, X, weights=None, **kw) -> Fit:
     raise ValueError(f"family must be one of {FAMILIES}, got {family!r}")
 
 
-def nested_test(small: Fit, large: Fit, *, cov_type: str | None = None, X_large=None, y=None,
-                weights=None, added: list[int] | None = None) -> dict:
+def nested_test(small: Fit, large: Fit, *, added: list[int] | None = None) -> dict:
     """Test that the predictors in `large` but not in `small` add nothing.
 
     Unweighted (or frequency-weighted) fits: likelihood-ratio test, chi² on the number of added
