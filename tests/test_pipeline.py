@@ -149,3 +149,29 @@ def test_failed_rerun_keeps_last_good_report(run, tmp_path, monkeypatch):
     assert (kept / "90-findings.ipynb").exists() and (kept / "run.log").exists()
     after = tree_state(run["reports"])
     assert {k: v for k, v in after.items() if "_failed" not in k} == before
+
+
+def _squash(text: str) -> str:
+    return " ".join(text.replace("**", "").split())
+
+
+def test_executive_summary_and_ledger_in_pdf_equal_results(run):
+    from engagement.findings import claims_ledger, ledger_display
+
+    results = json.loads(run["result"].results.read_text())
+    summary = results["findings"]["summary"]
+    assert 3 <= len(summary) <= 6
+    pdf = _squash(pdf_text(run["result"].pdf))
+    ms = results["channels"]["multichannel_share"]
+    assert f"{100 * ms['estimate']:.0f}% (95% CI {100 * ms['ci_low']:.0f}%–{100 * ms['ci_high']:.0f}%" in pdf
+    for sentence in summary:
+        # each finding is printed word for word (hyphenation aside) from results.json
+        words = _squash(sentence).split()
+        assert " ".join(words[:6]) in pdf, sentence
+    ledger = ledger_display(claims_ledger(results))
+    recorded = {c["id"] for s in results.values() if isinstance(s, dict) for c in s.get("claims", []) or []}
+    assert {"C07", "C13"} <= recorded
+    for row in ledger.itertuples():
+        if row.id in recorded:
+            assert row[4].split(" (")[0] in pdf, row.id
+    assert "untestable" in pdf
