@@ -202,6 +202,8 @@ class Codebook(_Strict):
     outcomes: list[Outcome] = Field(default_factory=list)
     #: control variables for the loyalty models (numeric or segment columns)
     controls: list[str] = Field(default_factory=list)
+    #: attribute-rating columns for the key-driver analysis (importance x performance)
+    drivers: list[str] = Field(default_factory=list)
     channels: Channels | None = None
     segments: list[Segment] = Field(default_factory=list)
     persona_features: PersonaFeatures | None = None
@@ -256,6 +258,8 @@ class Codebook(_Strict):
             refs.setdefault(o.column, f"outcomes.{o.name}")
         for c in self.controls:
             refs.setdefault(c, "controls")
+        for c in self.drivers:
+            refs.setdefault(c, "drivers")
         if self.channels:
             for ch, c in self.channels.usage.items():
                 refs.setdefault(c, f"channels.usage.{ch}")

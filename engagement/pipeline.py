@@ -33,7 +33,8 @@ from .codebook import Codebook, load_codebook
 from .ingest import file_sha256, read_survey
 from .results import write_results_json
 
-NOTEBOOKS = ["00-data-quality", "10-channel-preferences", "20-loyalty-ces-vs-csat", "30-personas", "90-findings"]
+#: execution order: personas (30) run before loyalty (20) so that loyalty can test heterogeneity by persona
+NOTEBOOKS = ["00-data-quality", "10-channel-preferences", "30-personas", "20-loyalty-ces-vs-csat", "90-findings"]
 #: order of sections in the PDF: findings first (executive summary, claims ledger), methods last
 REPORT_ORDER = ["90-findings", "10-channel-preferences", "20-loyalty-ces-vs-csat", "30-personas", "00-data-quality"]
 PACKAGES = ["engagement", "numpy", "pandas", "scipy", "statsmodels", "scikit-learn", "stepmix", "weightipy",

@@ -101,7 +101,9 @@ _PERSONA_TILT = np.array([  # multiplies every stage's weights
 EASE_PERSONA = np.array([0.2, 0.0, 0.3, -0.2])
 EASE_CHANNEL = np.array([0.3, 0.2, 0.3, -0.6, 0.0, 0.0, -0.5, 0.0])  # phone, social are pain points
 SAT_PERSONA = np.array([0.0, 0.2, 0.3, -0.3])
-LOYALTY_PERSONA = np.array([0.0, 0.2, 0.3, -0.3])
+# No direct persona effect on loyalty: personas act on loyalty only through the reported experience,
+# so the loadings alone decide which score carries more information (the CES-vs-CSAT truth).
+LOYALTY_PERSONA = np.zeros(4)
 # Attitudes 1-5, persona means on the latent scale (att_price, att_convenience, att_touch,
 # att_tech, att_privacy).
 ATTITUDES = ["att_price", "att_convenience", "att_touch", "att_tech", "att_privacy"]
