@@ -198,7 +198,7 @@ def _execute(src: Path, dst: Path, parameters: dict, log: logging.Logger) -> Non
                             kernel_name="python3", progress_bar=False, log_output=False,
                             request_save_on_cell_execute=False,
                             # the kernel's own start-up chatter is not the analyst's business
-                            extra_arguments=["--IPKernelApp.log_level=ERROR"])
+                            extra_arguments=["--IPKernelApp.log_level=CRITICAL"])
     except PapermillExecutionError as exc:
         log.error("notebook %s failed at cell %s: %s: %s", src.stem, exc.exec_count, exc.ename, exc.evalue)
         raise NotebookFailed(src.stem, exc.exec_count, f"{exc.ename}: {exc.evalue}", dst) from None
@@ -227,15 +227,14 @@ def _publish(work: Path, final: Path) -> None:
 
 
 def _previous_results(survey_dir: Path, final: Path) -> Path | None:
-    """results.json of the latest published run of this survey that is not this wave."""
-    latest = survey_dir / "latest"
-    if latest.is_symlink() or latest.exists():
-        target = latest.resolve()
-        if target != final.resolve() and (target / "results.json").exists():
-            return target / "results.json"
-    runs = sorted(p for p in survey_dir.glob("*/results.json") if p.parent.name != final.name
-                  and not p.parent.name.startswith((".", "_")))
-    return runs[-1] if runs else None
+    """results.json of the published wave of this survey that comes just before this one.
+
+    Wave labels sort in time order (2026-Q3 < 2026-Q4, 2026-09 < 2026-10), so rerunning an old wave
+    compares it with the wave before it, never with a later one or with itself."""
+    runs = sorted(p.parent.name for p in survey_dir.glob("*/results.json")
+                  if not p.parent.is_symlink() and not p.parent.name.startswith((".", "_")))
+    earlier = [name for name in runs if name < final.name]
+    return survey_dir / earlier[-1] / "results.json" if earlier else None
 
 
 def _stderr(msg: str) -> None:  # pragma: no cover
