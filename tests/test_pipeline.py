@@ -175,3 +175,19 @@ def test_executive_summary_and_ledger_in_pdf_equal_results(run):
         if row.id in recorded:
             assert row[4].split(" (")[0] in pdf, row.id
     assert "untestable" in pdf
+
+
+def test_second_wave_gets_a_trend_section(run):
+    later = write_survey(run["base"] / "wave2", SimulationParams(n=600, seed=22, wave="2027-Q1", wave_ease_shift=0.5))
+    res = run_pipeline(later["survey"], later["codebook"], reports_dir=run["reports"], params=small_params(),
+                       progress=lambda *_: None)
+    assert res.run_dir.name == "2027-Q1"
+    results = json.loads(res.results.read_text())
+    trends = {t["key"]: t for t in results["findings"]["trends"]}
+    assert trends["ces_mean"]["previous"] == json.loads(run["result"].results.read_text())["data_quality"]["metrics"]["ces_mean"]["estimate"]
+    assert trends["ces_mean"]["change"] > 0
+    text = pdf_text(res.pdf)
+    assert "Change since the previous wave" in text
+    assert (run["reports"] / "latest").resolve() == res.run_dir.resolve()
+    # the earlier wave's report is still there, untouched by the later run
+    assert (run["result"].run_dir / "findings.pdf").exists()
