@@ -16,12 +16,15 @@ Method
   answers stay missing.
 * **Model.** A latent class model (StepMix 3.0, maximum likelihood by EM, survey weights as sample
   weights): Bernoulli indicators for binary items, unordered categorical indicators for ordinal items
-  (no linearity assumed between scale points), and a Gaussian block for the continuous items with a
-  *full* within-class covariance when they are complete — counts and spend are strongly related
-  within a segment (spend ≈ orders × order value), and forcing local independence on them invents
-  segments — or a diagonal one with full-information likelihood when some are missing. Missing
-  binary and ordinal answers are handled by full-information likelihood. Every k = 1 … K is fitted
-  from `n_init` starts (k-means++ on the imputed standardized features, one seed per start).
+  (no linearity assumed between scale points), and one Gaussian block for the continuous items with
+  a *full* within-class covariance — counts and spend are strongly related within a segment (spend ≈
+  orders × order value), and forcing local independence on them invents segments. Missing answers of
+  every kind are integrated out (full-information likelihood); the Gaussian block with missing values
+  is an emission added to StepMix here (`_register_gaussian_full_nan`). A continuous item with a spike
+  of zeros (≥ 1%) enters in two parts: a Bernoulli "above zero" and its value where it is. Every
+  k = 1 … K is fitted from `n_init` starts (k-means++ partitions of the standardized features, one
+  seed per start); the best likelihood wins. Above `max_fit_n` respondents the models are fitted on a
+  seeded subsample and everyone is classified by the chosen model.
 * **Comparison.** k-means on the standardized features (missing values imputed by the weighted mean)
   at the chosen k; agreement with the latent class solution as adjusted Rand index (ARI).
 * **Choosing k.** For every k: BIC (weighted log-likelihood, parameters × log n), the smallest
@@ -30,7 +33,9 @@ Method
   bootstrap resample, over `bootstrap_reps` seeded resamples). The rule: a k is *admissible* when its
   smallest segment holds at least `min_share` of the weighted sample, its stability is at least
   `min_stability` and its relative entropy at least `min_entropy` (k = 1 always is); the chosen k
-  is the admissible one with the lowest BIC. Choosing k = 1 means the data show no persona structure.
+  is the admissible one with the lowest BIC. Candidates are checked in order of BIC, so stability is
+  computed only where it decides (or for every k with `stability_all`). Choosing k = 1 means the
+  data show no persona structure.
 * **Stable labels.** Personas are numbered by weighted size (largest = 1), ties broken by profile, so a
   rerun on the same data gives the same numbers and names. With a previous wave's profiles
   (`results.json` → `personas.profiles`), segments are matched to the previous personas by the
@@ -38,6 +43,11 @@ Method
 * **Description.** Weighted size with a design-based 95% interval (logit, as svyciprop), index scores
   (persona mean ÷ overall mean × 100) for every feature, standardized differences, the features that
   set each persona apart, a generated name (overridable), and a one-page card per persona.
+* **Personas × the other studies.** Channel use and the preferred purchase channel by persona
+  (Rao–Scott F, Cramér's V, column-proportion letters via `channels.crosstab`); the codebook's scales
+  and loyalty outcomes by persona with design-based intervals, a Wald test that all personas are
+  equal and persona-versus-rest contrasts; `personas.parquet` for the loyalty study.
+* **Typing tool.** See `engagement.typing_tool`.
 """
 
 from __future__ import annotations
@@ -59,7 +69,7 @@ from threadpoolctl import threadpool_limits
 
 from . import plots
 from .codebook import Codebook, PersonaFeatures, code_key
-from .results import WEIGHT, estimate
+from .results import estimate
 
 SECTION = "personas"
 #: the respondent -> persona file the loyalty study reads (id column, persona, persona_name)
@@ -420,10 +430,11 @@ def _stepmix_class():
     _register_gaussian_full_nan()
 
     class _StepMix(StepMix):
-        def __init__(self, n_components=2, *, starts=None, init_labels=(), **kwargs):
-            super().__init__(n_components, **kwargs)
-            self.starts = starts
-            self.init_labels = init_labels
+        """`starts` (standardized features) and `init_labels` are set as attributes after construction,
+        so that scikit-learn's parameter introspection sees StepMix's own signature."""
+
+        starts = None
+        init_labels = ()
 
         def fit(self, X, Y=None, sample_weight=None, y=None):
             self._start = 0
@@ -467,9 +478,9 @@ def fit_lca(data: LCAInput, k: int, weights: np.ndarray, n_init: int = 3, seed: 
     k-means++ partitions); the best likelihood wins. Weights are normalised to sum to n."""
     n = len(weights)
     w = np.asarray(weights, float) * n / np.sum(weights)
-    model = _stepmix_class()(k, starts=data.Z, init_labels=init_labels, measurement=data.descriptor,
-                             n_init=max(n_init, len(init_labels)), random_state=seed, abs_tol=tol,
-                             max_iter=max_iter, progress_bar=0, verbose=0)
+    model = _stepmix_class()(k, measurement=data.descriptor, n_init=max(n_init, len(init_labels)),
+                             random_state=seed, abs_tol=tol, max_iter=max_iter, progress_bar=0, verbose=0)
+    model.starts, model.init_labels = data.Z, init_labels
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", ConvergenceWarning)
         warnings.simplefilter("ignore", RuntimeWarning)
@@ -496,18 +507,18 @@ def posterior(fit: LCAFit, data: LCAInput) -> np.ndarray:
     if np.isnan(data.X).any():
         import copy
 
+        from stepmix.emission.build_emission import EMISSION_DICT
+
         twin = copy.deepcopy(model)
         for name, spec in data.descriptor.items():
             if spec["model"] in ("binary", "categorical"):
-                from stepmix.emission.build_emission import EMISSION_DICT
-
                 old = twin._mm.models[name]
                 new = EMISSION_DICT[spec["model"] + "_nan"](n_components=fit.k, random_state=None,
                                                              **{k: v for k, v in spec.items()
                                                                 if k not in ("model", "n_columns")})
                 new.set_parameters(old.get_parameters())
                 twin._mm.models[name] = new
-        twin._force_all_finite_mm = "allow-nan"
+        twin._force_all_finite_mm = "allow-nan"  # StepMix's input check, set in fit from the descriptor
         model = twin
     return model.predict_proba(data.X)
 
@@ -705,10 +716,10 @@ def distinguishing_features(profile: pd.DataFrame, threshold: float = 0.5, top: 
 # -------------------------------------------------------------------------- stable numbering
 
 
-def order_by_size(fit: LCAFit, profile_means: np.ndarray) -> np.ndarray:
+def order_by_size(shares: np.ndarray, profile_means: np.ndarray) -> np.ndarray:
     """Class order: weighted share descending, ties broken by the class profile (lexicographic)."""
-    keys = [(-round(float(s), 6), *np.round(profile_means[c], 6)) for c, s in enumerate(fit.shares)]
-    return np.array(sorted(range(fit.k), key=lambda c: keys[c]))
+    keys = [(-round(float(s), 6), *np.round(profile_means[c], 6)) for c, s in enumerate(shares)]
+    return np.array(sorted(range(len(shares)), key=lambda c: keys[c]))
 
 
 def match_previous(current: dict[int, dict[str, float]], previous: dict[int, dict[str, float]],
@@ -806,11 +817,14 @@ def _usable_features(df: pd.DataFrame, cb: Codebook) -> tuple[PersonaFeatures | 
 def find_personas(df: pd.DataFrame, cb: Codebook, design=None, *, max_personas: int = ARTICLES_MAX,
                   min_share: float = 0.05, min_stability: float = 0.75, min_entropy: float = 0.6,
                   n_init: int = 3, bootstrap_reps: int = 10, stability_all: bool = False, seed: int = 0,
-                  persona_names: list[str] | None = None, previous: dict | None = None) -> PersonaSolution:
+                  persona_names: list[str] | None = None, previous: dict | None = None,
+                  max_fit_n: int | None = 20_000) -> PersonaSolution:
     """Fit k = 1 … max_personas latent class models, choose k by the rule, number and name the personas.
 
     Bootstrap stability is computed for the k the rule has to check (see `choose_k`), or for every k
-    with `stability_all`. `previous` is a previous wave's `personas` results section (see
+    with `stability_all`. With more than `max_fit_n` respondents the models are fitted on a seeded
+    random subsample of that size (the estimates are already precise there) and everyone is
+    classified by the chosen model. `previous` is a previous wave's `personas` results section (see
     `previous_profiles`): personas are then matched to it and keep its numbers and names.
     `persona_names` overrides the names, in persona-number order."""
     from .prepare import design_for
@@ -824,7 +838,7 @@ def find_personas(df: pd.DataFrame, cb: Codebook, design=None, *, max_personas: 
     sol = PersonaSolution(cb=cb, n_all=len(df))
     sol.params = {"max_personas": max_personas, "min_share": min_share, "min_stability": min_stability,
                   "min_entropy": min_entropy, "n_init": n_init, "bootstrap_reps": bootstrap_reps,
-                  "stability_all": stability_all, "seed": seed}
+                  "stability_all": stability_all, "seed": seed, "max_fit_n": max_fit_n}
     if max_personas > ARTICLES_MAX:
         sol.notes.append(f"**More than four personas allowed.** max_personas = {max_personas} is above the "
                          f"articles' rule of at most {ARTICLES_MAX} personas, which keeps a cross-channel "
@@ -844,17 +858,23 @@ def find_personas(df: pd.DataFrame, cb: Codebook, design=None, *, max_personas: 
     sol.codes = sol.enc.codes(sol.df)
     sol.values = natural_values(sol.df, sol.enc, sol.codes)
     data = lca_input(sol.codes, sol.enc, sol.weights)
+    fit_data, fit_w = data, sol.weights
+    if max_fit_n and len(rows) > max_fit_n:  # choose and fit on a seeded subsample, classify everyone
+        sub = np.sort(np.random.default_rng([seed, len(rows)]).choice(len(rows), max_fit_n, replace=False))
+        fit_data, fit_w = _subset(data, sub), sol.weights[sub]
+        sol.notes.append(f"The models were fitted on a random subsample of {max_fit_n:,} of the {len(rows):,} "
+                         "respondents (seeded; `max_fit_n`); every respondent is then classified by the chosen model.")
 
     fits, records = {}, []
-    for k in range(1, min(max_personas, len(rows) - 1) + 1):
-        fit = fits[k] = fit_lca(data, k, sol.weights, n_init=n_init, seed=seed + k)
+    for k in range(1, min(max_personas, len(fit_w) - 1) + 1):
+        fit = fits[k] = fit_lca(fit_data, k, fit_w, n_init=n_init, seed=seed + k)
         records.append({"k": k, "loglik": fit.loglik, "n_parameters": fit.n_parameters, "bic": fit.bic,
                         "min_share": float(fit.shares.min()), "relative_entropy": fit.relative_entropy,
                         "stability": 1.0 if k == 1 else np.nan, "stability_p10": 1.0 if k == 1 else np.nan})
     table = pd.DataFrame(records)
 
     def stability(k: int) -> np.ndarray:
-        return bootstrap_stability(data, fits[k], sol.weights, bootstrap_reps, seed)
+        return bootstrap_stability(fit_data, fits[k], fit_w, bootstrap_reps, seed)
 
     if bootstrap_reps > 0 and stability_all:
         for i, k in enumerate(table["k"]):
@@ -871,17 +891,17 @@ def find_personas(df: pd.DataFrame, cb: Codebook, design=None, *, max_personas: 
     sol.stability = float(sol.table.loc[sol.table["k"] == sol.k, "stability"].iloc[0]) if sol.k > 1 else None
 
     # numbering: by size, or carried over from the previous wave
-    classes = sol.fit.labels
+    classes = sol.fit.labels if fit_data is data else posterior(sol.fit, data).argmax(axis=1)
     class_means = np.array([[_weighted_mean_ignore_nan(sol.values[c].to_numpy(float)[classes == j],
                                                        sol.weights[classes == j]) for c in sol.values.columns]
                             for j in range(sol.k)])
-    order = order_by_size(sol.fit, class_means)
+    order = order_by_size(np.bincount(classes, weights=sol.weights, minlength=sol.k), class_means)
     number_of_class = {int(c): i + 1 for i, c in enumerate(order)}
     labels = np.array([number_of_class[int(c)] for c in classes])
     numbers = list(range(1, sol.k + 1))
     profile = profile_table(sol.values, labels, sol.weights, numbers, sol.enc)
     generated = generate_names(profile, numbers)
-    if previous:
+    if previous and sol.k > 1:
         prev_profiles = {int(p["persona"]): p["means"] for p in previous["profiles"]}
         prev_names = {int(p["persona"]): p["name"] for p in previous["profiles"]}
         scale = {c: _weighted_moments(sol.values[c].to_numpy(float), sol.weights)[1] for c in sol.values.columns}
@@ -896,6 +916,9 @@ def find_personas(df: pd.DataFrame, cb: Codebook, design=None, *, max_personas: 
             sol.notes.append("Personas are matched to the previous wave's (Hungarian matching on standardized "
                              "profiles) and keep their numbers and names"
                              + ("; personas without a match get new numbers." if len(mapping) < sol.k else "."))
+        else:
+            sol.notes.append("The previous wave's personas share no features with this wave's; personas are "
+                             "numbered by size.")
             number_of_class = {c: renumber[p] for c, p in number_of_class.items()}
     sol.labels, sol.numbers, sol.profile = labels, numbers, profile
     sol.class_numbers = np.array([number_of_class[c] for c in range(sol.k)])
@@ -910,8 +933,8 @@ def find_personas(df: pd.DataFrame, cb: Codebook, design=None, *, max_personas: 
             sol.notes.append(f"{len(persona_names)} persona name(s) were given for {len(numbers)} personas; "
                              "names were applied in persona order and generated names kept for the rest.")
     if sol.k > 1:
-        km = kmeans_labels(data.Z, sol.k, sol.weights, seed)
-        sol.kmeans_ari = float(adjusted_rand_score(labels, km))
+        km = kmeans_labels(fit_data.Z, sol.k, fit_w, seed)
+        sol.kmeans_ari = float(adjusted_rand_score(sol.class_numbers[sol.fit.labels], km))
     sol.sizes = persona_sizes(sol)
     return sol
 
@@ -1006,8 +1029,9 @@ def choice_section(sol: PersonaSolution):
                    f"{t.loc[t['chosen'], 'min_share'].iloc[0]:.0%} of customers, bootstrap stability "
                    f"{sol.stability:.2f}, relative entropy {t.loc[t['chosen'], 'relative_entropy'].iloc[0]:.2f}.")
         if sol.k == int(t["k"].max()) and t["bic"].is_monotonic_decreasing:
-            verdict += (f" BIC was still falling at k = {sol.k}, the largest k tried: the cap on the number of "
-                        "personas, not the data, sets the count.")
+            verdict += (f" BIC was still falling at k = {sol.k}, the largest number tried (`max_personas`): "
+                        "more personas might fit the data a little better, but the cap keeps the strategy "
+                        "focused.")
         if sol.kmeans_ari is not None:
             verdict += (f" k-means on the standardized features, the comparison method, agrees with these "
                         f"personas at adjusted Rand index {sol.kmeans_ari:.2f} (1 = the same grouping).")

@@ -300,3 +300,12 @@ def test_more_than_four_personas_comes_with_a_note(small_solution):
     big = P.find_personas(df, sol.cb, Design.unweighted(len(df)), max_personas=5, n_init=1, bootstrap_reps=0, seed=1)
     assert any("above the articles' rule" in n for n in big.notes)
     assert len(big.table) == 5
+
+
+def test_large_samples_are_fitted_on_a_subsample_and_everyone_is_classified(small_solution):
+    df = small_solution.df
+    sol = P.find_personas(df, small_solution.cb, Design.unweighted(len(df)), max_personas=3, n_init=2,
+                          bootstrap_reps=3, seed=3, max_fit_n=600)
+    assert any("subsample of 600" in n for n in sol.notes)
+    assert len(sol.labels) == len(df) and set(sol.labels) == set(sol.numbers)
+    assert np.array_equal(sol.classify(df), sol.labels)
