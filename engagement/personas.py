@@ -853,7 +853,9 @@ def find_personas(df: pd.DataFrame, cb: Codebook, design=None, *, max_personas: 
     sol.df = df.iloc[rows].reset_index(drop=True)
     full_w = np.asarray(design.weights, float)
     sol.weights = full_w[rows]
-    sol.design = design if answered.all() else Design(sol.weights)
+    sol.design = design if answered.all() else Design(  # the classified rows, raking kept
+        sol.weights, None if design.calibration is None else design.calibration[rows],
+        None if design.base_weights is None else design.base_weights[rows])
     sol.enc = FeatureEncoder.fit(sol.df, cb, sol.weights)
     sol.codes = sol.enc.codes(sol.df)
     sol.values = natural_values(sol.df, sol.enc, sol.codes)

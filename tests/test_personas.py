@@ -309,3 +309,14 @@ def test_large_samples_are_fitted_on_a_subsample_and_everyone_is_classified(smal
     assert any("subsample of 600" in n for n in sol.notes)
     assert len(sol.labels) == len(df) and set(sol.labels) == set(sol.numbers)
     assert np.array_equal(sol.classify(df), sol.labels)
+
+
+def test_respondents_without_any_persona_answer_are_left_unclassified(small_solution, tmp_path):
+    df = small_solution.df.copy()
+    df.loc[:4, small_solution.enc.features] = np.nan
+    sol = P.find_personas(df, small_solution.cb, Design.unweighted(len(df)), max_personas=2, n_init=1,
+                          bootstrap_reps=0, seed=3)
+    assert any(n.startswith("5 respondents answered none") for n in sol.notes)
+    assert len(sol.labels) == len(df) - 5 and sol.design.n == len(df) - 5
+    saved = pd.read_parquet(P.save_assignments(sol, tmp_path))
+    assert not set(df.loc[:4, "resp_id"]) & set(saved["resp_id"])
