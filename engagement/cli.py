@@ -46,6 +46,23 @@ def simulate(
         typer.echo(write_survey(out, params)["survey"])
 
 
+@app.command()
+def assign(
+    typing_tool: Path = typer.Option(..., "--typing-tool", help="typing_tool.json written by a persona run (beside the report)."),
+    data: Path = typer.Option(..., "--data", help="Survey file to type: CSV, Excel, SPSS or Parquet."),
+    out: Optional[Path] = typer.Option(None, "--out", help="Output CSV (default: <data stem>-personas.csv beside the data)."),
+    codebook: Optional[Path] = typer.Option(None, "--codebook", help="Codebook of the new file: validate it and drop its PII columns first."),
+):
+    """Assign every respondent of a new file to a persona with a saved typing tool (writes id, persona, persona_name)."""
+    from .typing_tool import assign_personas
+
+    try:
+        path = assign_personas(typing_tool, data, out, codebook)
+    except InputError as exc:
+        _bad_input(exc)
+    typer.echo(path)
+
+
 def _parse_params(pairs: list[str]) -> dict:
     """-p key=value pairs; values are read as YAML scalars (numbers, booleans, lists stay typed)."""
     import yaml

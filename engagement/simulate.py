@@ -107,7 +107,8 @@ LOYALTY_PERSONA = np.zeros(4)
 # Attitudes 1-5, persona means on the latent scale (att_price, att_convenience, att_touch,
 # att_tech, att_privacy).
 ATTITUDES = ["att_price", "att_convenience", "att_touch", "att_tech", "att_privacy"]
-ATTITUDE_MEANS = np.array([
+# (scaled by 1.25: attitudes separate the personas well enough to recover them from the survey)
+ATTITUDE_MEANS = 1.25 * np.array([
     [0.0, 1.0, -0.8, 1.3, 0.2],
     [-0.2, -0.3, 1.2, -1.2, 0.6],
     [0.2, 0.8, 0.6, 0.7, 0.0],

@@ -191,3 +191,23 @@ def test_second_wave_gets_a_trend_section(run):
     assert (run["reports"] / "latest").resolve() == res.run_dir.resolve()
     # the earlier wave's report is still there, untouched by the later run
     assert (run["result"].run_dir / "findings.pdf").exists()
+
+
+def test_assign_types_new_respondents_with_the_saved_tool(run, tmp_path):
+    tool = run["result"].run_dir / "typing_tool.json"
+    assert tool.exists()
+    new = write_survey(tmp_path / "new", SimulationParams(n=300, seed=23))
+    out = tmp_path / "assigned.csv"
+    proc = subprocess.run([sys.executable, "-m", "engagement.cli", "assign", "--typing-tool", str(tool),
+                           "--data", str(new["survey"]), "--codebook", str(new["codebook"]), "--out", str(out)],
+                          capture_output=True, text=True)
+    assert proc.returncode == 0, proc.stderr
+    assigned = pd.read_csv(out)
+    assert list(assigned.columns) == ["resp_id", "persona", "persona_name"]
+    assert len(assigned) == len(pd.read_csv(new["survey"]))
+    assert "@" not in out.read_text()
+    names = json.loads(run["result"].results.read_text())["personas"]["names"]
+    assert set(assigned.loc[assigned["persona"] > 0, "persona_name"]) <= set(names)
+    missing = subprocess.run([sys.executable, "-m", "engagement.cli", "assign", "--typing-tool",
+                              str(tmp_path / "nope.json"), "--data", str(new["survey"])], capture_output=True, text=True)
+    assert missing.returncode == 2 and len(missing.stderr.strip().splitlines()) == 1
