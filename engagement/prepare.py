@@ -72,20 +72,36 @@ def prepare_survey(data_path: str | Path, codebook: Codebook | str | Path) -> Pr
     return Prepared(survey=survey, screening=scr, data=data, weighting=info)
 
 
+def source_key(data_path: str | Path, cb: Codebook) -> str:
+    """Identifies the inputs a clean table was built from: the data file's bytes and the codebook."""
+    import hashlib
+
+    from .ingest import file_sha256
+
+    return file_sha256(data_path) + ":" + hashlib.sha256(cb.model_dump_json().encode()).hexdigest()
+
+
 def analysis_data(data_path: str | Path, codebook_path: str | Path, output_dir: str | Path) -> pd.DataFrame:
-    """The screened, weighted analysis table for a run folder (cached as clean.parquet)."""
+    """The screened, weighted analysis table for a run folder.
+
+    Reads the copy notebook 00 cached as clean.parquet when it was built from these same inputs;
+    otherwise (a study notebook run on its own, or pointed at other data) builds and caches it."""
+    cb = load_codebook(codebook_path)
     cached = Path(output_dir) / CLEAN_DATA
-    if cached.exists():
+    if cached.exists() and cached.with_suffix(".source").exists() \
+            and cached.with_suffix(".source").read_text() == source_key(data_path, cb):
         return pd.read_parquet(cached)
-    prepared = prepare_survey(data_path, codebook_path)
-    save_clean(prepared.data, output_dir)
+    prepared = prepare_survey(data_path, cb)
+    save_clean(prepared, output_dir)
     return prepared.data
 
 
-def save_clean(data: pd.DataFrame, output_dir: str | Path) -> None:
+def save_clean(prepared: Prepared, output_dir: str | Path) -> None:
+    """Cache the analysis table (and the key of the inputs it came from) in the run folder."""
     out = Path(output_dir)
     out.mkdir(parents=True, exist_ok=True)
     path = out / CLEAN_DATA
     tmp = path.with_suffix(".tmp")
-    data.to_parquet(tmp, index=False)
+    prepared.data.to_parquet(tmp, index=False)
     tmp.replace(path)
+    path.with_suffix(".source").write_text(source_key(prepared.survey.path, prepared.survey.codebook))

@@ -38,3 +38,15 @@ def test_duplicates_can_be_switched_off(small_survey, tmp_path):
     cb = load_codebook(p)
     res = screen(read_survey(small_survey["survey"], cb).data, cb)
     assert res.flags["duplicate"].sum() == 0
+
+
+def test_analysis_data_rebuilds_when_the_inputs_change(small_survey, tmp_path):
+    from engagement.prepare import analysis_data
+    from engagement.simulate import SimulationParams, write_survey
+
+    first = analysis_data(small_survey["survey"], small_survey["codebook"], tmp_path)
+    again = analysis_data(small_survey["survey"], small_survey["codebook"], tmp_path)
+    assert again.equals(first)
+    other = write_survey(tmp_path / "other", SimulationParams(n=300, seed=99))
+    switched = analysis_data(other["survey"], other["codebook"], tmp_path)
+    assert len(switched) < len(first) and not switched["resp_id"].isin(first["resp_id"]).all()

@@ -33,7 +33,7 @@ seed = 20261122
 ("code", """
 cb = load_codebook(codebook_path)
 prepared = prepare_survey(data_path, cb)
-save_clean(prepared.data, output_dir)
+save_clean(prepared, output_dir)
 """),
 ("md", "## Sample and screening"),
 ("code", """
