@@ -261,7 +261,7 @@ def _zscore(x: np.ndarray, w: np.ndarray) -> np.ndarray:
 
 
 def _holm(p) -> np.ndarray:
-    from .channels import adjust_pvalues
+    from .survey_stats import adjust_pvalues
 
     return adjust_pvalues(p, "holm")
 

@@ -1201,7 +1201,7 @@ def measures_by_persona(sol: PersonaSolution, alpha: float = 0.05, correction: s
     shares, Wald for means and NPS) and n; the Wald F test of equality across personas
     (`correction` over the measures); and whether each persona differs from all the others
     (design-based difference, corrected within the measure): "▲" above, "▼" below."""
-    from .channels import adjust_pvalues
+    from .survey_stats import adjust_pvalues
     from .survey_stats import difference_in_means, weighted_mean, weighted_proportion
 
     rows, tests = [], []
@@ -1266,7 +1266,8 @@ def channel_tables(sol: PersonaSolution, alpha: float = 0.05, correction: str = 
     """Channel use (each usage column) and the preferred channel at `stage` by persona: weighted
     crosstabs with the Rao–Scott F test (corrected over the channel measures), Cramér's V and
     column-proportion letters (`channels.crosstab`)."""
-    from .channels import adjust_pvalues, crosstab
+    from .channels import crosstab
+    from .survey_stats import adjust_pvalues
 
     ch = sol.cb.channels
     if ch is None or sol.k < 2:

@@ -36,6 +36,7 @@ from scipy import stats
 from engagement.weighting import RakeResult
 
 __all__ = [
+    "adjust_pvalues",
     "Design",
     "weighted_mean",
     "weighted_proportion",
@@ -554,3 +555,26 @@ def correlation_with_ci(x, y, method: str = "pearson", confidence: float = 0.95)
         "p_value": p_value,
         "n": n,
     }
+
+
+def adjust_pvalues(p, method: str = "holm") -> np.ndarray:
+    """Holm (step-down) or Bonferroni adjusted p-values; NaN stays NaN and is not counted.
+    (statsmodels' multipletests gives the same numbers but runs a full gc.collect() on every Holm
+    call, which costs a fifth of a second with the figures of a notebook alive.)"""
+    p = np.asarray(p, float)
+    out = np.full(p.shape, np.nan)
+    ok = np.isfinite(p)
+    m = int(ok.sum())
+    if m == 0:
+        return out
+    if method == "bonferroni":
+        out[ok] = np.minimum(1.0, p[ok] * m)
+    elif method == "holm":
+        order = np.argsort(p[ok], kind="stable")
+        stepped = np.maximum.accumulate(p[ok][order] * (m - np.arange(m)))
+        adj = np.empty(m)
+        adj[order] = np.minimum(1.0, stepped)
+        out[ok] = adj
+    else:
+        raise ValueError(f"correction must be 'holm' or 'bonferroni', got {method!r}")
+    return out

@@ -14,7 +14,8 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 from scipy import stats
-from statsmodels.stats.multitest import multipletests
+
+from .survey_stats import adjust_pvalues
 
 Z95 = stats.norm.ppf(0.975)
 
@@ -71,7 +72,7 @@ def wave_changes(current: dict, previous: dict, alpha: float = 0.05) -> pd.DataF
         return table
     ok = table["p_value"].notna()
     table["p_holm"] = np.nan
-    table.loc[ok, "p_holm"] = multipletests(table.loc[ok, "p_value"], method="holm")[1]
+    table.loc[ok, "p_holm"] = adjust_pvalues(table.loc[ok, "p_value"].to_numpy(), "holm")
     table["significant"] = table["p_holm"] < alpha
     return table
 

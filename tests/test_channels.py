@@ -17,7 +17,7 @@ import pandas as pd
 import pytest
 from scipy import stats
 
-from engagement import channels
+from engagement import channels, survey_stats
 from engagement.codebook import Codebook, load_codebook
 from engagement.config import DEFAULT_CODEBOOK, DEFAULT_SURVEY, EXAMPLES_DIR, NOTEBOOKS_DIR
 from engagement.prepare import prepare_survey, weight_survey
@@ -62,11 +62,11 @@ def test_adjust_pvalues_matches_statsmodels():
     for _ in range(20):
         p = rng.random(rng.integers(1, 15)) ** 3
         for method in ("holm", "bonferroni"):
-            assert np.allclose(channels.adjust_pvalues(p, method), multipletests(p, method=method)[1])
-    out = channels.adjust_pvalues([0.01, np.nan, 0.04], "holm")
+            assert np.allclose(survey_stats.adjust_pvalues(p, method), multipletests(p, method=method)[1])
+    out = survey_stats.adjust_pvalues([0.01, np.nan, 0.04], "holm")
     assert np.isnan(out[1]) and out[0] == pytest.approx(0.02) and out[2] == pytest.approx(0.04)
     with pytest.raises(ValueError):
-        channels.adjust_pvalues([0.1], "sidak")
+        survey_stats.adjust_pvalues([0.1], "sidak")
 
 
 def test_codes_match_across_types_and_missing_stays_missing():
