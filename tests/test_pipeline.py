@@ -206,8 +206,8 @@ def test_assign_types_new_respondents_with_the_saved_tool(run, tmp_path):
     assert list(assigned.columns) == ["resp_id", "persona", "persona_name"]
     assert len(assigned) == len(pd.read_csv(new["survey"]))
     assert "@" not in out.read_text()
-    names = json.loads(run["result"].results.read_text())["personas"]["names"]
-    assert set(assigned.loc[assigned["persona"] > 0, "persona_name"]) <= set(names)
+    names = json.loads(run["result"].results.read_text())["personas"]["names"]  # {persona: name}
+    assert set(assigned.loc[assigned["persona"] > 0, "persona_name"]) <= set(names.values())
     missing = subprocess.run([sys.executable, "-m", "engagement.cli", "assign", "--typing-tool",
                               str(tmp_path / "nope.json"), "--data", str(new["survey"])], capture_output=True, text=True)
     assert missing.returncode == 2 and len(missing.stderr.strip().splitlines()) == 1
