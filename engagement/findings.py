@@ -30,11 +30,16 @@ def executive_summary(results: dict) -> list[str]:
     lead = ch.get("purchase_leader")
     if isinstance(lead, dict) and "channel" in lead:
         out.append(f"**{lead['channel'].capitalize()} leads at purchase:** {_interval(lead)} prefer it to buy.")
-    pains = ch.get("pain_points")
-    if isinstance(pains, list) and pains:
-        names = ", ".join(sorted({str(p.get("channel", p)) if isinstance(p, dict) else str(p) for p in pains}))
-        out.append(f"**Pain points:** effort or satisfaction is significantly worse than average for service via {names} "
-                   f"(multiple-comparison corrected).")
+    pains = [p for p in ch.get("pain_points") or [] if isinstance(p, dict) and "estimate" in p]
+    if pains:
+        # the worst touchpoint (largest gap to the average) carries the numbers; the others are named
+        worst = max(pains, key=lambda p: abs(p["overall_mean"] - p["estimate"]))
+        others = sorted({p["channel"] for p in pains} - {worst["channel"]})
+        out.append(f"**Pain point: {worst['channel']}.** Mean {worst['scale'].upper()} after a {worst['channel']} "
+                   f"interaction is {worst['estimate']:.2f} (95% CI {worst['ci_low']:.2f}–{worst['ci_high']:.2f}, "
+                   f"n = {int(worst['n']):,}) against {worst['overall_mean']:.2f} overall"
+                   + (f"; {', '.join(others)} also significantly worse" if others else "")
+                   + " (multiple-comparison corrected).")
     loy = results.get("loyalty", {})
     ratio = loy.get("ratio")
     if isinstance(ratio, dict) and ratio.get("estimate") is not None:

@@ -28,6 +28,9 @@ def show_table(df: pd.DataFrame, caption: str | None = None, percent: list[str] 
     text_cols = [c for c in df.columns if c not in df.select_dtypes("number").columns]
     if text_cols:
         styler = styler.set_properties(subset=text_cols, **{"text-align": "left"})
+    if text_cols:
+        styler = styler.set_table_styles([{"selector": f"th.col{df.columns.get_loc(c)}", "props": [("text-align", "left")]}
+                                          for c in text_cols], overwrite=False)
     if caption:
         styler = styler.set_caption(caption)
     display(styler)
