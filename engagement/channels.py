@@ -13,7 +13,6 @@ The notebook calls one function per section, then `show(section)`, and at the en
 
 from __future__ import annotations
 
-import warnings
 from dataclasses import dataclass, field
 
 import matplotlib.pyplot as plt

@@ -11,7 +11,6 @@ PII columns are dropped here, before any notebook can display them.
 
 from __future__ import annotations
 
-import json
 import re
 from dataclasses import dataclass, field
 from pathlib import Path

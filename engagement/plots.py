@@ -22,7 +22,6 @@ def configure_matplotlib_fonts() -> str | None:
     after it; matplotlib >= 3.6 falls back per glyph along `font.sans-serif`. Returns the CJK
     family used, or None when none is installed (CJK labels then show as boxes).
     """
-    import matplotlib
     from matplotlib import font_manager
 
     installed = {f.name for f in font_manager.fontManager.ttflist}

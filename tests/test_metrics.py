@@ -1,7 +1,6 @@
 """Seed metric definitions: estimates equal the textbook formulas, intervals cover planted truth."""
 
 import numpy as np
-import pandas as pd
 import pytest
 
 from engagement.metrics import member_aov_uplift, nps_estimate, ratio_estimate, headline_metrics
