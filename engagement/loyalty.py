@@ -60,7 +60,14 @@ from .loyalty_models import (
 )
 from .metrics import scale_values
 from .results import WEIGHT, estimate
-from .survey_stats import Design, correlation_with_ci, difference_in_proportions, weighted_mean, weighted_proportion
+from .survey_stats import (
+    Design,
+    adjust_pvalues,
+    correlation_with_ci,
+    difference_in_proportions,
+    weighted_mean,
+    weighted_proportion,
+)
 
 SECTION = "loyalty"
 CLAIMED_RATIO = 1.40
@@ -258,12 +265,6 @@ def _zscore(x: np.ndarray, w: np.ndarray) -> np.ndarray:
     m = w @ x / w.sum()
     sd = np.sqrt(w @ (x - m) ** 2 / w.sum())
     return (x - m) / sd if sd > 0 else x - m
-
-
-def _holm(p) -> np.ndarray:
-    from .survey_stats import adjust_pvalues
-
-    return adjust_pvalues(p, "holm")
 
 
 def _merge_sparse_levels(y: np.ndarray, min_n: int) -> tuple[np.ndarray, list[str], list[str]]:
@@ -557,7 +558,7 @@ class LoyaltyStudy:
                              "ci_high": r["ci_high"], "n": r["n"], "p_value": r["p_value"]})
         out = pd.DataFrame(rows)
         if len(out):
-            out["p_holm"] = _holm(out["p_value"].to_numpy())
+            out["p_holm"] = adjust_pvalues(out["p_value"].to_numpy(), "holm")
         return out
 
     # ---- 2. out-of-sample comparison -------------------------------------------------------
@@ -611,7 +612,7 @@ class LoyaltyStudy:
                 rows.append(row)
         out = pd.DataFrame(rows)
         if len(out):
-            out["p_holm"] = out.groupby("metric")["p_value"].transform(lambda p: _holm(p.to_numpy()))
+            out["p_holm"] = out.groupby("metric")["p_value"].transform(lambda p: adjust_pvalues(p.to_numpy(), "holm"))
         self.diffs = out
         return out
 
@@ -725,7 +726,7 @@ class LoyaltyStudy:
                              "statistic": t["statistic"], "df": t["df"], "p_value": t["p_value"], "n": d.n})
         out = pd.DataFrame(rows)
         if len(out):
-            out["p_holm"] = _holm(out["p_value"].to_numpy())
+            out["p_holm"] = adjust_pvalues(out["p_value"].to_numpy(), "holm")
         return out
 
     @_single_blas
@@ -820,7 +821,7 @@ class LoyaltyStudy:
             rows.append(row)
         out = pd.DataFrame(rows)
         if len(out):
-            out["p_holm"] = _holm(out["p_value"].to_numpy())
+            out["p_holm"] = adjust_pvalues(out["p_value"].to_numpy(), "holm")
         return out
 
     @_single_blas
@@ -878,7 +879,7 @@ class LoyaltyStudy:
                               "p_value": t["p_value"], "groups": len(keep_levels), "n": int(keep.sum())})
         tests = pd.DataFrame(tests)
         if len(tests):
-            tests["p_holm"] = _holm(tests["p_value"].to_numpy())
+            tests["p_holm"] = adjust_pvalues(tests["p_value"].to_numpy(), "holm")
         return pd.DataFrame(rows), tests
 
     def channel_groups(self) -> pd.Series | None:
