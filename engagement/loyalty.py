@@ -42,7 +42,6 @@ import matplotlib.pyplot as plt
 import numpy as np
 import pandas as pd
 from scipy import stats
-from threadpoolctl import threadpool_limits
 
 from . import plots
 from .claims import claim_entry
@@ -65,6 +64,7 @@ from .survey_stats import (
     adjust_pvalues,
     correlation_with_ci,
     difference_in_proportions,
+    single_threaded,
     weighted_mean,
     weighted_proportion,
 )
@@ -327,18 +327,6 @@ class OutcomeData:
 # ------------------------------------------------------------------------------ the study
 
 
-def _single_blas(fn):
-    """Run with single-threaded BLAS: the linear algebra here is on small matrices, where BLAS
-    threads only add overhead (20x slower on a loaded two-core machine, measured)."""
-
-    @functools.wraps(fn)
-    def wrapper(*args, **kwargs):
-        with threadpool_limits(limits=1, user_api="blas"):
-            return fn(*args, **kwargs)
-
-    return wrapper
-
-
 class LoyaltyStudy:
     """All analyses of notebook 20 on one analysis table. Methods return display-ready tables and
     figures; `results()` gives the `loyalty` section of results.json."""
@@ -461,7 +449,7 @@ class LoyaltyStudy:
         ces, csat = self.inputs.ces, self.inputs.csat
         return [p for p in (ces, csat) if p is not None] or self.inputs.predictors[:2]
 
-    @_single_blas
+    @single_threaded()
     def level_table(self, outcome: LoyaltyOutcome | None = None) -> pd.DataFrame:
         """Loyalty at each level of each compared predictor: weighted share loyal and disloyal (logit
         95% CI) — or the weighted mean for counts and continuous outcomes — with base n."""
@@ -485,7 +473,7 @@ class LoyaltyStudy:
                 rows.append(row)
         return pd.DataFrame(rows)
 
-    @_single_blas
+    @single_threaded()
     def effort_groups(self) -> pd.DataFrame:
         """The "96% vs 9%" comparison: share disloyal (and loyal) among customers in the worst and in
         the best box of each compared predictor (CES: high vs low effort), for every outcome with a
@@ -545,7 +533,7 @@ class LoyaltyStudy:
             rows.append(row)
         return pd.DataFrame(rows)
 
-    @_single_blas
+    @single_threaded()
     def correlations(self) -> pd.DataFrame:
         """Spearman correlation of every predictor with every outcome, Fisher-z 95% CI (unweighted,
         `survey_stats.correlation_with_ci`), Holm-adjusted p across the table."""
@@ -562,7 +550,7 @@ class LoyaltyStudy:
         return out
 
     # ---- 2. out-of-sample comparison -------------------------------------------------------
-    @_single_blas
+    @single_threaded()
     def compare(self, *, n_splits: int = 5, n_repeats: int = 10) -> pd.DataFrame:
         """Repeated stratified k-fold CV of every model for every outcome (same folds for all models
         of an outcome). Returns the tidy summary: outcome, model, metric, estimate, CI."""
@@ -587,7 +575,7 @@ class LoyaltyStudy:
         ces, csat = self.inputs.ces, self.inputs.csat
         return (ces.name, csat.name) if ces and csat else None
 
-    @_single_blas
+    @single_threaded()
     def differences(self) -> pd.DataFrame:
         """CES − CSAT paired out-of-sample differences per outcome and metric (corrected resampled t),
         Holm-adjusted across outcomes for each metric; plus the Gini and pseudo-R² ratios."""
@@ -704,7 +692,7 @@ class LoyaltyStudy:
         return pd.DataFrame(rows)
 
     # ---- 3. incremental validity and importance --------------------------------------------
-    @_single_blas
+    @single_threaded()
     def incremental(self) -> pd.DataFrame:
         """Full-sample unique contribution of each scale: ΔR² (OLS) or Δ McFadden pseudo-R² when it is
         added to the model with the other scales, with a likelihood-ratio test (Wald test with a
@@ -729,7 +717,7 @@ class LoyaltyStudy:
             out["p_holm"] = adjust_pvalues(out["p_value"].to_numpy(), "holm")
         return out
 
-    @_single_blas
+    @single_threaded()
     def dominance(self, n_boot: int = 200) -> pd.DataFrame:
         """General dominance (Shapley/LMG share of R² / McFadden pseudo-R²) of the declared scales for
         every outcome with two or more of them, percentile bootstrap 95% CIs."""
@@ -747,7 +735,7 @@ class LoyaltyStudy:
             rows.append(res)
         return pd.concat(rows, ignore_index=True) if rows else pd.DataFrame()
 
-    @_single_blas
+    @single_threaded()
     def key_drivers(self, drivers: list[str], n_boot: int = 0) -> pd.DataFrame:
         """Key-driver quad map table for declared driver items on the primary outcome: importance =
         general-dominance share of pseudo-R², performance = weighted mean on a 0–100 scale."""
@@ -778,7 +766,7 @@ class LoyaltyStudy:
         return dom
 
     # ---- 4. shape and heterogeneity --------------------------------------------------------
-    @_single_blas
+    @single_threaded()
     def shape_tests(self) -> pd.DataFrame:
         """Is the effect of each compared predictor linear, or is there a threshold? Likelihood-ratio
         (or robust Wald) test of a model with one parameter per level against the straight line, and
@@ -824,7 +812,7 @@ class LoyaltyStudy:
             out["p_holm"] = adjust_pvalues(out["p_value"].to_numpy(), "holm")
         return out
 
-    @_single_blas
+    @single_threaded()
     def heterogeneity(self, groups: pd.Series, *, what: str, min_n: int = 50) -> tuple[pd.DataFrame, pd.DataFrame]:
         """Do CES and CSAT matter differently by group (channel of last interaction, persona)?
 
@@ -904,7 +892,7 @@ class LoyaltyStudy:
         return self.df[idc].astype(str).map(lookup)
 
     # ---- 5. power --------------------------------------------------------------------------
-    @_single_blas
+    @single_threaded()
     def power(self, *, sizes: list[int] | None = None, reps: int = 20, cv_repeats: int = 2, n_splits: int = 5,
               max_n: int = 20_000, population_n: int = 10_000) -> tuple[pd.DataFrame, dict]:
         """How many respondents to tell CES and CSAT apart at the observed difference (80% power)?

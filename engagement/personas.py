@@ -65,11 +65,11 @@ from scipy.optimize import linear_sum_assignment
 from sklearn.cluster import KMeans
 from sklearn.exceptions import ConvergenceWarning
 from sklearn.metrics import adjusted_rand_score
-from threadpoolctl import threadpool_limits
 
 from . import plots
 from .codebook import Codebook, PersonaFeatures, code_key
 from .results import estimate
+from .survey_stats import single_threaded
 
 SECTION = "personas"
 #: the respondent -> persona file the loyalty study reads (id column, persona, persona_name)
@@ -85,19 +85,8 @@ REG_COVAR = 1e-3
 ZERO_SHARE = 0.01
 _YES = {"1", "1.0", "yes", "y", "true", "t"}
 _NO = {"0", "0.0", "no", "n", "false", "f"}
-
-
-def _single_blas(fn):
-    """Run single-threaded: EM and k-means here work on n × ~20 matrices, where BLAS threads only
-    add overhead (three times slower on a two-core machine, measured)."""
-    import functools
-
-    @functools.wraps(fn)
-    def wrapper(*args, **kwargs):
-        with threadpool_limits(limits=1):
-            return fn(*args, **kwargs)
-
-    return wrapper
+#: EM and k-means (OpenMP) work on n × ~20 matrices: one thread in every native pool
+_single_threaded = single_threaded(user_api=None)
 
 
 # ------------------------------------------------------------------------------------ features
@@ -471,7 +460,7 @@ class LCAFit:
     shares: np.ndarray
 
 
-@_single_blas
+@_single_threaded
 def fit_lca(data: LCAInput, k: int, weights: np.ndarray, n_init: int = 3, seed: int = 0,
             tol: float = 1e-6, max_iter: int = 500, init_labels: tuple = ()) -> LCAFit:
     """Fit a k-class model by EM from `n_init` starts (the partitions in `init_labels` first, then
@@ -523,7 +512,7 @@ def posterior(fit: LCAFit, data: LCAInput) -> np.ndarray:
     return model.predict_proba(data.X)
 
 
-@_single_blas
+@_single_threaded
 def bootstrap_stability(data: LCAInput, full: LCAFit, weights: np.ndarray, reps: int, seed: int,
                         tol: float = 1e-4) -> np.ndarray:
     """ARI between the full-sample classification and the classification of the same respondents by
@@ -543,7 +532,7 @@ def bootstrap_stability(data: LCAInput, full: LCAFit, weights: np.ndarray, reps:
     return out
 
 
-@_single_blas
+@_single_threaded
 def kmeans_labels(Z: np.ndarray, k: int, weights: np.ndarray, seed: int, n_init: int = 10) -> np.ndarray:
     """k-means on the standardized features (missing values at the weighted mean), survey-weighted."""
     if k == 1:
