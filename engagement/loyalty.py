@@ -58,7 +58,7 @@ from .loyalty_models import (
     nested_test,
 )
 from .metrics import scale_values
-from .results import WEIGHT, estimate
+from .results import PERSONA_FILE, WEIGHT, estimate
 from .survey_stats import (
     Design,
     adjust_pvalues,
@@ -71,7 +71,6 @@ from .survey_stats import (
 
 SECTION = "loyalty"
 CLAIMED_RATIO = 1.40
-PERSONA_FILE = "personas.parquet"
 #: figures quoted with the CES claim (../shared/seed-facts.md, "Notes on the CES claim")
 GARTNER_DISLOYAL_HIGH_EFFORT = 0.96
 GARTNER_DISLOYAL_LOW_EFFORT = 0.09

@@ -68,12 +68,10 @@ from sklearn.metrics import adjusted_rand_score
 
 from . import plots
 from .codebook import Codebook, PersonaFeatures, code_key
-from .results import estimate
+from .results import PERSONA_FILE, estimate
 from .survey_stats import single_threaded
 
 SECTION = "personas"
-#: the respondent -> persona file the loyalty study reads (id column, persona, persona_name)
-PERSONA_FILE = "personas.parquet"
 TYPING_TOOL_FILE = "typing_tool.json"
 #: the articles' rule: at most four personas
 ARTICLES_MAX = 4

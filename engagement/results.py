@@ -18,6 +18,8 @@ import pandas as pd
 
 RESULTS_SUBDIR = "results"
 CLEAN_DATA = "clean.parquet"
+#: respondent -> persona file (id column, persona, persona_name): the persona study writes it, loyalty reads it
+PERSONA_FILE = "personas.parquet"
 #: name of the final analysis weight column in the clean data written by notebook 00
 WEIGHT = "_weight"
 
