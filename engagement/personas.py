@@ -69,7 +69,7 @@ from sklearn.metrics import adjusted_rand_score
 from . import plots
 from .codebook import Codebook, PersonaFeatures, code_key
 from .results import PERSONA_FILE, estimate
-from .survey_stats import single_threaded
+from .survey_stats import _domain_means, single_threaded
 
 SECTION = "personas"
 TYPING_TOOL_FILE = "typing_tool.json"
@@ -1157,28 +1157,20 @@ def outcome_measures(df: pd.DataFrame, cb: Codebook) -> list[Measure]:
     return out
 
 
-def _domain_mean_scores(y: np.ndarray, mask: np.ndarray, w: np.ndarray) -> tuple[float, np.ndarray]:
-    """Weighted domain mean and its linearized score (zero outside the domain), for Design.covariance."""
-    d = mask & ~np.isnan(y)
-    total = w[d].sum()
-    m = float(w[d] @ y[d] / total)
-    return m, np.where(d, np.nan_to_num(y) - m, 0.0) / total
-
-
 def equal_means_test(y: np.ndarray, labels: np.ndarray, groups: list, design) -> dict:
     """Design-based Wald test that the mean of y is equal in every group (k − 1 contrasts against
     the last group, the covariance of the domain means from the design's linearization):
     F = W / (k − 1) on (k − 1, n − 1) degrees of freedom, as R's regTermTest on svyglm."""
     from scipy import stats
 
-    w = design.weights
-    est, scores = zip(*[_domain_mean_scores(y, labels == g, w) for g in groups])
+    answered = ~np.isnan(y)
+    est, scores = zip(*[_domain_means(y, answered & (labels == g), design) for g in groups])
     V = design.covariance(np.column_stack(scores))
     k = len(groups)
     C = np.hstack([np.eye(k - 1), -np.ones((k - 1, 1))])
-    diff = C @ np.array(est)
+    diff = C @ np.concatenate(est)
     W = float(diff @ np.linalg.solve(C @ V @ C.T, diff))
-    n = int((~np.isnan(y)).sum())
+    n = int(answered.sum())
     F = W / (k - 1)
     return {"f_statistic": F, "ndf": k - 1, "ddf": n - 1, "p_value": float(stats.f.sf(F, k - 1, n - 1)), "n": n}
 
