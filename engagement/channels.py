@@ -117,11 +117,6 @@ def collect(*sections: Section) -> dict:
 # ------------------------------------------------------------------------------ helpers
 
 
-def survey_design(df: pd.DataFrame, cb: Codebook) -> Design:
-    """The design every estimate of the study uses (raked weights with their calibration)."""
-    return design_for(df, cb)
-
-
 def _relabel(values: pd.Series, mapping: dict) -> pd.Series:
     """Map codes to labels, matching 1, 1.0 and "1" alike; unmapped or missing values become None."""
     keyed = {code_key(k): v for k, v in mapping.items()}
@@ -236,7 +231,7 @@ def reach_and_repertoire(df: pd.DataFrame, cb: Codebook, design: Design | None =
     if len(usage) < 2 or _n_channels(df, usage).isna().all():
         return _skipped(key, title, "the codebook declares fewer than two channel-usage columns "
                                     "(`channels.usage`) answered in the data.")
-    design = design or survey_design(df, cb)
+    design = design or design_for(df, cb)
     s = Section(key, title)
     reach = channel_reach(df, cb, design)
     multi = multichannel_share(df, cb, design)
@@ -310,7 +305,7 @@ def stage_preferences(df: pd.DataFrame, cb: Codebook, design: Design | None = No
     if not _stages(df, cb):
         return _skipped(key, title, "the codebook declares no journey-stage preference columns with channel "
                                     "codes (`channels.stages`, `channels.codes`) present in the data.")
-    design = design or survey_design(df, cb)
+    design = design or design_for(df, cb)
     s = Section(key, title)
     shares = stage_shares(df, cb, design)
     matrix = shares.pivot(index="stage", columns="channel", values="estimate")
@@ -407,7 +402,7 @@ def journey_map(df: pd.DataFrame, cb: Codebook, design: Design | None = None, al
     if not scales:
         return _skipped(key, title, "the codebook declares no CES or CSAT scale (`scales.ces`, `scales.csat`) "
                                     "to rate the last service interaction.")
-    design = design or survey_design(df, cb)
+    design = design or design_for(df, cb)
     s = Section(key, title)
     service = service_ratings(df, cb, design, alpha, correction, min_base, by_stage=False)
     if service.empty:
@@ -556,7 +551,7 @@ def drivers(df: pd.DataFrame, cb: Codebook, design: Design | None = None) -> Sec
                                  "behaviour (`behaviour`) or rating items for this section.")
         s.results["claims"] = []
         return s
-    design = design or survey_design(df, cb)
+    design = design or design_for(df, cb)
     s = Section(key, title)
     claims = claim_estimates(df, cb, design)
     ratios = spend_ratios(df, cb, design)
@@ -719,7 +714,7 @@ def who_differs(df: pd.DataFrame, cb: Codebook, design: Design | None = None, al
     if not _usage(df, cb) and preference_stage not in _stages(df, cb):
         return _skipped(key, title, "the codebook declares no channel usage (`channels.usage`) or preferred "
                                     f"channel at the {preference_stage!r} stage to compare across segments.")
-    design = design or survey_design(df, cb)
+    design = design or design_for(df, cb)
     s = Section(key, title)
     tests, tabs = segment_tests(df, cb, design, alpha, preference_stage, correction)
     usage = _usage(df, cb)

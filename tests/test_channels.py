@@ -20,7 +20,7 @@ from scipy import stats
 from engagement import channels, survey_stats
 from engagement.codebook import Codebook, load_codebook
 from engagement.config import DEFAULT_CODEBOOK, DEFAULT_SURVEY, EXAMPLES_DIR, NOTEBOOKS_DIR
-from engagement.prepare import prepare_survey, weight_survey
+from engagement.prepare import design_for, prepare_survey, weight_survey
 from engagement.results import WEIGHT
 from engagement.simulate import SimulationParams, default_codebook, simulate_survey
 from engagement.survey_stats import Design
@@ -43,13 +43,13 @@ def default_run():
     """The embedded default survey through the pipeline's own preparation (5,000 respondents)."""
     cb = load_codebook(DEFAULT_CODEBOOK)
     df = prepare_survey(DEFAULT_SURVEY, cb).data
-    return df, cb, channels.survey_design(df, cb)
+    return df, cb, design_for(df, cb)
 
 
 @pytest.fixture(scope="module")
 def small():
     df, cb, pop = simulated(800, 11)
-    return df, cb, channels.survey_design(df, cb), pop
+    return df, cb, design_for(df, cb), pop
 
 
 # ------------------------------------------------------------------------------- units
@@ -181,7 +181,7 @@ def test_intervals_cover_the_planted_channel_use():
     covered, total, multi_cover = 0, 0, 0
     for seed in range(101, 121):
         df, cb, pop = simulated(2000, seed)
-        design = channels.survey_design(df, cb)
+        design = design_for(df, cb)
         m = channels.multichannel_share(df, cb, design)
         multi_cover += m["ci_low"] <= pop["multichannel_share"] <= m["ci_high"]
         reach = channels.channel_reach(df, cb, design).set_index("channel")
@@ -208,7 +208,7 @@ def test_age_differences_detected_and_gender_region_nulls_hold_their_level():
     age_hits, null_hits, null_families = 0, 0, 0
     for seed in range(201, 241):
         df, cb, _ = simulated(1000, seed)
-        tests, _ = channels.segment_tests(df, cb, channels.survey_design(df, cb))
+        tests, _ = channels.segment_tests(df, cb, design_for(df, cb))
         differs = tests.groupby("segment")["significant"].any()
         age_hits += bool(differs["age_group"])
         null_hits += int(differs["gender"]) + int(differs["region"])
