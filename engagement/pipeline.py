@@ -21,7 +21,6 @@ import os
 import platform
 import re
 import shutil
-import sys
 import time
 from dataclasses import dataclass, field
 from datetime import date
@@ -235,7 +234,3 @@ def _previous_results(survey_dir: Path, final: Path) -> Path | None:
                   if not p.parent.is_symlink() and not p.parent.name.startswith((".", "_")))
     earlier = [name for name in runs if name < final.name]
     return survey_dir / earlier[-1] / "results.json" if earlier else None
-
-
-def _stderr(msg: str) -> None:  # pragma: no cover
-    print(msg, file=sys.stderr)

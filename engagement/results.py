@@ -81,11 +81,3 @@ def write_results_json(output_dir: str | Path, path: str | Path | None = None) -
     path = Path(path) if path else Path(output_dir) / "results.json"
     path.write_text(json.dumps(load_results(output_dir), indent=2, sort_keys=True, ensure_ascii=False) + "\n")
     return path
-
-
-def load_clean(output_dir: str | Path) -> pd.DataFrame:
-    """The screened, weighted, PII-free respondent table written by notebook 00."""
-    path = Path(output_dir) / CLEAN_DATA
-    if not path.exists():
-        raise FileNotFoundError(f"{path} not found: run notebook 00-data-quality first")
-    return pd.read_parquet(path)
