@@ -63,6 +63,15 @@ def executive_summary(results: dict) -> list[str]:
                    f"{m['ci_high']:+.0f}, n = {int(m['n']):,}).")
     elif "csat_top_box" in metrics:
         out.append(f"**Satisfaction:** {_interval(metrics['csat_top_box'])} in the top boxes.")
+    for key, m in metrics.items():  # binary loyalty outcomes (retention and the like)
+        if key.startswith("outcome_") and len(out) < 6:
+            out.append(f"**{m['metric']}:** {_interval(m)}.")
+    dq = results.get("data_quality", {})
+    if len(out) < 3 and dq.get("n_raw"):
+        ess = dq.get("weighting", {}).get("diagnostics", {}).get("kish_ess")
+        out.append(f"**Sample:** {dq['n_clean']:,} of {dq['n_raw']:,} responses analysed after screening"
+                   + (f"; weighted to the population margins (Kish effective n {ess:,.0f})." if ess and
+                      dq.get("weighting", {}).get("variables") else "."))
     return out[:6]
 
 
