@@ -81,7 +81,7 @@ def test_qualtrics_export(tiny):
 
 
 def test_spss_with_value_labels(tiny):
-    pyreadstat = pytest.importorskip("pyreadstat")
+    import pyreadstat
     d, df, cb = tiny
     data = df.assign(store=[1, 2, 1, 2])
     path = d / "survey.sav"
