@@ -41,7 +41,7 @@ def _wrap(labels, width: int = 34) -> list[str]:
     return [textwrap.fill(str(s), width) for s in labels]
 
 
-def reach_bars(reach: pd.DataFrame, title: str, n: float, reference: float | None = None) -> plt.Figure:
+def reach_bars(reach: pd.DataFrame, title: str, n: float) -> plt.Figure:
     """Weighted share using each channel, online and offline channels in two colours."""
     fig, ax = _subplots(0.35 * len(reach) + 1.4)
     colors = [ONLINE_COLOR if o else OFFLINE_COLOR for o in reach["online"]]

@@ -199,7 +199,7 @@ def loyalty_inputs(cb: Codebook, ces: str = "ces", csat: str = "csat") -> Loyalt
     """Read the study's inputs from the codebook (never from column names in code)."""
     preds, notes = [], []
     for name, sc in cb.scales.items():
-        p = Predictor(name=name, label=_short_label(name, sc), scale=sc, reversed=not sc.higher_is_better)
+        p = Predictor(name=name, label=_short_label(name), scale=sc, reversed=not sc.higher_is_better)
         preds.append(p)
         if p.reversed:
             notes.append(f"{p.label} is declared higher-is-worse ({sc.min:g} = best … {sc.max:g} = worst); it is "
@@ -221,7 +221,7 @@ def loyalty_inputs(cb: Codebook, ces: str = "ces", csat: str = "csat") -> Loyalt
         channel_labels=dict(ch.codes) if ch else {}, notes=notes)
 
 
-def _short_label(name: str, sc: Scale) -> str:
+def _short_label(name: str) -> str:
     return name.upper() if len(name) <= 5 else name.replace("_", " ").capitalize()
 
 

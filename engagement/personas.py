@@ -1224,7 +1224,7 @@ def _fmt_cell(kind: str, est: float, lo: float, hi: float) -> str:
     return f"{est:.2f} ({lo:.2f}–{hi:.2f})"
 
 
-def measures_wide(long: pd.DataFrame, sol: PersonaSolution) -> pd.DataFrame:
+def measures_wide(long: pd.DataFrame) -> pd.DataFrame:
     """One row per measure: each persona's estimate (95% CI) and marker, all customers, test."""
     rows = []
     for measure, g in long.groupby("measure", sort=False):
@@ -1306,7 +1306,7 @@ def cross_section(sol: PersonaSolution, alpha: float = 0.05, correction: str = "
                 f"{len(tests)} tests) and Cramér's V of the weighted tables")
     long = measures_by_persona(sol, alpha, correction)
     if len(long):
-        s.table("measures", measures_wide(long, sol),
+        s.table("measures", measures_wide(long),
                 "Experience and loyalty by persona: weighted estimate (95% CI); ▲/▼ significantly above/below the "
                 f"other personas (design-based difference, {correction.capitalize()}-corrected within the measure); "
                 f"F = design-based Wald test that all personas are equal ({correction.capitalize()}-corrected over "
