@@ -29,10 +29,10 @@ import numpy as np
 import pandas as pd
 from sklearn.discriminant_analysis import LinearDiscriminantAnalysis
 from sklearn.model_selection import StratifiedKFold
-from threadpoolctl import threadpool_limits
 
 from .errors import InputError
 from .personas import FeatureEncoder
+from .survey_stats import single_threaded
 
 FORMAT_VERSION = 1
 #: keep the fewest questions whose cross-validated accuracy is within this of the best
@@ -161,17 +161,13 @@ class TypingTool:
             raise InputError(path, f"a typing tool JSON file ({type(exc).__name__}: {exc})") from None
 
 
+@single_threaded(user_api=None)
 def build_typing_tool(codes: pd.DataFrame, enc: FeatureEncoder, labels: np.ndarray, weights: np.ndarray,
                       names: dict[int, str], id_column: str, max_questions: int = 8, cv_folds: int = 5,
                       seed: int = 0) -> tuple[TypingTool, pd.DataFrame, pd.DataFrame]:
     """Select questions, cross-validate, fit the final tool. Returns the tool, the accuracy curve
     (questions → cross-validated accuracy, with the question that entered at each step on the full
     data) and the cross-validated confusion table of the chosen tool."""
-    with threadpool_limits(limits=1):
-        return _build(codes, enc, labels, weights, names, id_column, max_questions, cv_folds, seed)
-
-
-def _build(codes, enc, labels, weights, names, id_column, max_questions, cv_folds, seed):
     feats = enc.features
     impute = {c: float(np.nanmean(codes[c])) for c in feats}
     X = codes[feats].fillna(impute).to_numpy(float)
