@@ -31,6 +31,14 @@ def _linearized(est: float, u: np.ndarray, design: Design, n: int) -> dict:
     return {"estimate": est, "se": se, "ci_low": est - q * se, "ci_high": est + q * se, "n": n}
 
 
+def _log_linearized(est: float, u: np.ndarray, design: Design, n: int, n_group: int) -> dict:
+    """A ratio with its 95% CI on the log scale; `u` is the linearized score of log(est)."""
+    se = float(np.sqrt(design.covariance(u)[0, 0]))
+    q = stats.norm.ppf(0.975)
+    return {"estimate": float(est), "se_log": se, "ci_low": float(est * np.exp(-q * se)),
+            "ci_high": float(est * np.exp(q * se)), "n": n, "n_group": n_group}
+
+
 def ratio_estimate(y, x, design: Design) -> dict:
     """R = Σw·y / Σw·x over rows where both are observed, with a linearized (Wald) 95% CI."""
     y = np.asarray(y, float)
@@ -67,11 +75,7 @@ def ratio_of_means(y, group, design: Design) -> dict:
     u1 = (ok & g) * (np.where(ok, y, 0) - m1) / a_w
     u0 = (ok & ~g) * (np.where(ok, y, 0) - m0) / b_w
     u = u1 / m1 - u0 / m0  # score of log(m1/m0)
-    se = float(np.sqrt(design.covariance(u)[0, 0]))
-    q = stats.norm.ppf(0.975)
-    est = m1 / m0
-    return {"estimate": float(est), "se_log": se, "ci_low": float(est * np.exp(-q * se)),
-            "ci_high": float(est * np.exp(q * se)), "n": int(ok.sum()), "n_group": int((ok & g).sum())}
+    return _log_linearized(m1 / m0, u, design, int(ok.sum()), int((ok & g).sum()))
 
 
 def headline_metrics(df: pd.DataFrame, cb: Codebook, design: Design | None = None) -> pd.DataFrame:
@@ -151,8 +155,4 @@ def member_aov_uplift(df: pd.DataFrame, cb: Codebook, design: Design | None = No
     aov1 = w @ (rev * m) / (w @ (orders * m))
     aov0 = w @ (rev * ~m) / (w @ (orders * ~m))
     u = m * (rev - aov1 * orders) / (w @ (orders * m)) / aov1 - (~m) * (rev - aov0 * orders) / (w @ (orders * ~m)) / aov0
-    se = float(np.sqrt(design.covariance(u)[0, 0]))
-    q = stats.norm.ppf(0.975)
-    est = aov1 / aov0
-    return {"estimate": float(est), "se_log": se, "ci_low": float(est * np.exp(-q * se)),
-            "ci_high": float(est * np.exp(q * se)), "n": int(len(df)), "n_group": int(m.sum())}
+    return _log_linearized(aov1 / aov0, u, design, int(len(df)), int(m.sum()))
