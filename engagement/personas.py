@@ -52,7 +52,6 @@ Method
 
 from __future__ import annotations
 
-import json
 import re
 import warnings
 from dataclasses import dataclass, field
@@ -70,6 +69,7 @@ from . import plots
 from .codebook import Codebook, PersonaFeatures, code_key
 from .results import PERSONA_FILE, estimate
 from .survey_stats import _domain_means, single_threaded
+from .trends import load_previous
 
 SECTION = "personas"
 TYPING_TOOL_FILE = "typing_tool.json"
@@ -782,12 +782,7 @@ class PersonaSolution:
 
 def previous_profiles(previous_results: str | Path | None) -> dict | None:
     """The `personas` section of a previous wave's results.json (None when absent or unusable)."""
-    if not previous_results:
-        return None
-    path = Path(previous_results)
-    if not path.exists():
-        return None
-    per = json.loads(path.read_text()).get(SECTION, {})
+    per = (load_previous(previous_results) or {}).get(SECTION, {})
     return per if per.get("profiles") else None
 
 
