@@ -107,6 +107,16 @@ class Outcome(_Strict):
     #: for binary outcomes stored as labels (e.g. Churn "No"): the value that means loyal / retained
     positive: Code | None = None
 
+    def binary_values(self, values):
+        """A binary outcome as 1.0 = loyal (the `positive` value, default 1), 0.0 = not, NaN = missing;
+        codes compare by code_key, so "1", 1 and 1.0 are the same answer."""
+        import numpy as np
+        import pandas as pd
+
+        pos = code_key(self.positive if self.positive is not None else 1)
+        values = pd.Series(values)
+        return pd.Series(np.where(values.isna(), np.nan, values.map(code_key) == pos), index=values.index, dtype=float)
+
 
 class Segment(_Strict):
     column: str

@@ -135,9 +135,7 @@ class LoyaltyOutcome:
         """Numeric outcome; a binary outcome is 1 = loyal (`positive`, default 1), 0 = not."""
         col = df[self.outcome.column]
         if self.kind == "binary":
-            pos = self.outcome.positive if self.outcome.positive is not None else 1
-            keyed = col.map(lambda v: None if pd.isna(v) else code_key(v) == code_key(pos))
-            return keyed.astype(float)
+            return self.outcome.binary_values(col)
         return pd.to_numeric(col, errors="coerce").astype(float)
 
     def bounds(self, y: pd.Series) -> tuple[float, float]:

@@ -124,9 +124,7 @@ def headline_metrics(df: pd.DataFrame, cb: Codebook, design: Design | None = Non
             weighted_proportion(df[b.loyalty_member].astype(float), design), "members ÷ respondents")
     for o in cb.outcomes:
         if o.kind == "binary":
-            y = df[o.column]
-            yb = (y == o.positive) if o.positive is not None else y.astype(float)
-            add(f"outcome_{o.name}", o.label or o.name, "share", weighted_proportion(yb.astype(float).where(y.notna()), design),
+            add(f"outcome_{o.name}", o.label or o.name, "share", weighted_proportion(o.binary_values(df[o.column]), design),
                 "share of respondents")
     return pd.DataFrame(rows, columns=["key", "metric", "unit", "definition", "estimate", "se", "ci_low", "ci_high", "n"])
 

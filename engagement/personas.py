@@ -1141,8 +1141,7 @@ def outcome_measures(df: pd.DataFrame, cb: Codebook) -> list[Measure]:
         label = o.label or o.name.replace("_", " ")
         raw = df[o.column]
         if o.kind == "binary":
-            positive = code_key(o.positive if o.positive is not None else 1)
-            x = np.where(raw.isna(), np.nan, (raw.map(code_key) == positive).astype(float))
+            x = o.binary_values(raw).to_numpy()
             out.append(Measure(o.name, f"{label} (%)", "share", x))
         elif o.kind == "nps":
             out.append(Measure(o.name, f"{label}: NPS", "nps", _nps_points(pd.to_numeric(raw, errors="coerce").to_numpy(float))))
