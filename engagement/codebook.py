@@ -340,8 +340,3 @@ def _column_at(raw, loc) -> str | None:
         elif isinstance(node, str) and part in ("column", "id", "weight", "duration"):
             found = node
     return found
-
-
-def dump_codebook(cb: Codebook, path: str | Path) -> None:
-    data = cb.model_dump(mode="json", exclude_none=True, exclude_defaults=False)
-    Path(path).write_text(yaml.safe_dump(data, sort_keys=False, allow_unicode=True), encoding="utf-8")
