@@ -211,3 +211,19 @@ def test_assign_types_new_respondents_with_the_saved_tool(run, tmp_path):
     missing = subprocess.run([sys.executable, "-m", "engagement.cli", "assign", "--typing-tool",
                               str(tmp_path / "nope.json"), "--data", str(new["survey"])], capture_output=True, text=True)
     assert missing.returncode == 2 and len(missing.stderr.strip().splitlines()) == 1
+
+
+@pytest.mark.reference
+def test_run_on_a_real_dataset_with_its_example_codebook(tmp_path):
+    """ECSI mobile-phone survey: no channels, CES or behaviour; those sections are skipped with notes."""
+    from tests.shared import shared_dir
+
+    data = shared_dir() / "data" / "ecsi_mobi" / "mobi.csv"
+    res = run_pipeline(data, config.EXAMPLES_DIR / "ecsi_mobi.yaml", reports_dir=tmp_path / "reports",
+                       params=small_params(), progress=lambda *_: None)
+    results = json.loads(res.results.read_text())
+    assert results["data_quality"]["n_clean"] == 250
+    assert {r["scale"] for r in results["data_quality"]["reliability"]} >= {"Image", "Satisfaction", "Loyalty"}
+    text = pdf_text(res.pdf)
+    assert "skipped" in text
+    assert "ECSI mobile-phone customer survey" in text
