@@ -752,8 +752,8 @@ class LoyaltyStudy:
             lo = spec.min if spec and spec.min is not None else float(X[c].min())
             hi = spec.max if spec and spec.max is not None else float(X[c].max())
             m = weighted_mean(((X[c] - lo) / (hi - lo) * 100).to_numpy(), self.design)
-            perf.append(m["estimate"])
-        dom["performance"] = perf
+            perf.append((m["estimate"], m["ci_low"], m["ci_high"]))
+        dom["performance"], dom["performance_ci_low"], dom["performance_ci_high"] = map(list, zip(*perf))
         imp_mid, perf_mid = dom["share"].mean(), float(np.mean(perf))
         dom["quadrant"] = [
             ("fix first" if p < perf_mid else "keep up") if s >= imp_mid else ("low priority" if p < perf_mid else
@@ -1358,10 +1358,16 @@ def show_importance(study: LoyaltyStudy, *, n_boot: int = 200, drivers: list[str
     study.sections["incremental"] = _records(inc)
     study.sections["dominance"] = _records(dom)
     if drivers:
-        kd = study.key_drivers(drivers)
+        kd = study.key_drivers(drivers, n_boot=n_boot)
         display(quad_map(kd, study.primary.label))
-        show_table(kd[["predictor", "share", "performance", "quadrant", "n"]],
-                   caption="Key drivers: importance (share of explained loyalty) × performance", percent=["share"])
+        show_table(pd.DataFrame({
+            "driver": kd["predictor"],
+            "importance: share of explained loyalty (95% CI)": [
+                _fmt(a, b, c, 2, percent=True) for a, b, c in zip(kd["share"], kd["share_ci_low"], kd["share_ci_high"])],
+            "performance 0–100 (95% CI)": [
+                _fmt(a, b, c, 1) for a, b, c in zip(kd["performance"], kd["performance_ci_low"], kd["performance_ci_high"])],
+            "quadrant": kd["quadrant"], "n": kd["n"]}),
+            caption=f"Key drivers: importance (general dominance, bootstrap {n_boot} replicates) × performance (weighted mean)")
         study.sections["key_drivers"] = _records(kd)
     else:
         _skip(study, "key_drivers", "Key-driver quad map",

@@ -126,6 +126,16 @@ ONLINE_FACTORS = {"of_delivery": 0.40, "of_stock": 0.36, "of_returns": 0.27, "of
 STORE_FACTORS = {"sf_touch": 0.46, "sf_navigation": 0.33, "sf_safety": 0.22, "sf_range": 0.37}
 SMS_ANNOYANCES = {"sms_unwanted": 0.28, "sms_no_optout": 0.17, "sms_too_many": 0.21, "sms_spam": 0.18}
 RESPONSE_TIME_P = [0.74, 0.17, 0.07, 0.02]  # immediately / within 1 h / within a day / longer
+# Key-driver attribute ratings: (correlation of the latent rating with loyalty, mean level).
+DRIVERS = {
+    "drv_delivery": (0.55, 0.2),    # important, middling performance: "fix first"
+    "drv_website": (0.45, 0.8),     # important, performs well: "keep up"
+    "drv_staff": (0.20, 0.9),       # less important, performs well
+    "drv_value": (0.50, -0.3),      # important, performs poorly: "fix first"
+    "drv_range": (0.15, -0.1),      # less important, performs poorly
+}
+DRIVER_LABELS = {"drv_delivery": "Delivery speed and reliability", "drv_website": "Ease of using the website and app",
+                 "drv_staff": "Helpfulness of staff", "drv_value": "Value for money", "drv_range": "Range of products"}
 
 
 @dataclass
@@ -291,6 +301,7 @@ def simulate_survey(params: SimulationParams | None = None) -> tuple[pd.DataFram
         "email_clicks": clicks,
         "loyalty_member": member,
         "retained_12m": retained,
+        **_driver_ratings(p.seed, loyalty),
     })
     duration = np.round(rng.lognormal(np.log(540), 0.25, size=n)).astype(int)
     truth = pd.DataFrame({"resp_id": df["resp_id"], "persona": persona + 1,
@@ -340,6 +351,16 @@ def simulate_survey(params: SimulationParams | None = None) -> tuple[pd.DataFram
     return df, truth, population_truth(p)
 
 
+def _driver_ratings(seed: int, loyalty: np.ndarray) -> dict[str, np.ndarray]:
+    """Attribute ratings (1-5) for the key-driver map: each follows loyalty with its own strength
+    (the planted importance) around its own level (the planted performance). Drawn from a separate
+    stream of the seed, so adding them leaves every other column of the survey as it was."""
+    rng = np.random.default_rng([seed, 1])
+    z = _zscore(loyalty)
+    return {col: _likert5(level + r * z + np.sqrt(1 - r**2) * rng.normal(size=len(z)))
+            for col, (r, level) in DRIVERS.items()}
+
+
 def population_truth(p: SimulationParams) -> dict:
     """Population quantities implied by the model (exact where the model allows)."""
     pga = _persona_probs(p)
@@ -370,6 +391,7 @@ def population_truth(p: SimulationParams) -> dict:
             else "csat" if p.effect_satisfaction > p.effect_effort else "equal"
         ),
         "member_aov_uplift_within_persona": MEMBER_AOV_UPLIFT,
+        "driver_strength": {c: r for c, (r, _) in DRIVERS.items()},
     }
 
 
@@ -418,6 +440,7 @@ def default_codebook(params: SimulationParams | None = None) -> dict:
             {"name": "orders_365d", "column": "orders_365d", "kind": "count", "label": "Orders in the last 365 days (CRM)"},
         ],
         "controls": ["age_group", "gender"],
+        "drivers": list(DRIVERS),
         "channels": {
             "usage": {c: f"use_{c}" for c in CHANNELS},
             "online": ONLINE,
@@ -471,6 +494,7 @@ def default_codebook(params: SimulationParams | None = None) -> dict:
             **{c: {"type": "int", "min": 1, "max": 5} for c in [*ATTITUDES, "expect_understand", "expect_custom_message"]},
             **{c: {"type": "int", "allowed": [0, 1]} for c in [*ONLINE_FACTORS, *STORE_FACTORS, *SMS_ANNOYANCES,
                                                               "privacy_stopped_buying", "loyalty_member", "retained_12m"]},
+            **{c: {"type": "int", "min": 1, "max": 5, "label": f"Rating: {DRIVER_LABELS[c]} (1-5)"} for c in DRIVERS},
             "response_time_expectation": {"type": "int", "allowed": [1, 2, 3, 4]},
             "prefer_online": {"type": "int", "allowed": [1, 2, 3]},
             **{c: {"type": "int", "min": 0} for c in ["orders_365d", "guest_orders_365d", "web_sessions",
