@@ -33,6 +33,8 @@ standard error (0.0031) was four times too small.
 
 from __future__ import annotations
 
+import re
+
 import functools
 import warnings
 from dataclasses import dataclass, field
@@ -754,6 +756,9 @@ class LoyaltyStudy:
             m = weighted_mean(((X[c] - lo) / (hi - lo) * 100).to_numpy(), self.design)
             perf.append((m["estimate"], m["ci_low"], m["ci_high"]))
         dom["performance"], dom["performance_ci_low"], dom["performance_ci_high"] = map(list, zip(*perf))
+        # the codebook's wording of each item, shortened for the chart ("Rating: X (1-5)" -> "X")
+        dom["label"] = [re.sub(r"^Rating:\s*|\s*\([^)]*\)$", "", self.cb.columns[c].label) if c in self.cb.columns
+                        and self.cb.columns[c].label else c for c in drivers]
         imp_mid, perf_mid = dom["share"].mean(), float(np.mean(perf))
         dom["quadrant"] = [
             ("fix first" if p < perf_mid else "keep up") if s >= imp_mid else ("low priority" if p < perf_mid else
@@ -1193,7 +1198,7 @@ def quad_map(drivers: pd.DataFrame, outcome_label: str) -> plt.Figure:
     fig, ax = _fig(4.2)
     ax.scatter(drivers["performance"], drivers["share"] * 100, color=plots.PALETTE[0])
     for r in drivers.itertuples():
-        ax.annotate(str(r.predictor), (r.performance, r.share * 100), fontsize=8, xytext=(3, 3),
+        ax.annotate(str(getattr(r, "label", r.predictor)), (r.performance, r.share * 100), fontsize=8, xytext=(3, 3),
                     textcoords="offset points")
     ax.axvline(drivers["performance"].mean(), color="#888888", lw=0.8, ls="--")
     ax.axhline(drivers["share"].mean() * 100, color="#888888", lw=0.8, ls="--")
@@ -1361,7 +1366,7 @@ def show_importance(study: LoyaltyStudy, *, n_boot: int = 200, drivers: list[str
         kd = study.key_drivers(drivers, n_boot=n_boot)
         display(quad_map(kd, study.primary.label))
         show_table(pd.DataFrame({
-            "driver": kd["predictor"],
+            "driver": kd["label"],
             "importance: share of explained loyalty (95% CI)": [
                 _fmt(a, b, c, 2, percent=True) for a, b, c in zip(kd["share"], kd["share_ci_low"], kd["share_ci_high"])],
             "performance 0–100 (95% CI)": [
