@@ -1,12 +1,16 @@
-"""What notebooks call to show things: notes for skipped sections and compact tables.
+"""What notebooks call to show things: `show(result)`, notes for skipped sections, compact tables.
 
-Kept here so notebooks stay free of logic and every study shows skips the same way.
+The notebook idiom (issue 13): one cell computes and names a result (a tidy DataFrame, a frozen
+dataclass, a `Figure`, a `NotEstimated`), the next cell shows it with `show(result)`. Display lives
+here so that analysis code never prints and every study shows skips the same way.
 """
 
 from __future__ import annotations
 
 import pandas as pd
 from IPython.display import Markdown, display
+
+from .degrade import NotEstimated
 
 
 def skip_note(section: str, reason: str) -> dict:
@@ -49,3 +53,31 @@ def _number(x, digits: int = 3) -> str:
 
 def show_markdown(text: str) -> None:
     display(Markdown(text))
+
+
+def show(result, caption: str | None = None, **table_options) -> None:
+    """Show one named result the way its type reads best.
+
+    - `NotEstimated`: a visible note with the reason;
+    - DataFrame: a compact table (`show_table` options pass through);
+    - matplotlib Figure: the figure;
+    - an object with `to_frame()` (study result dataclasses): that table;
+    - an object with `_repr_markdown_` or `_repr_html_`, or anything else: IPython's display.
+    Returns nothing, so the cell shows exactly one output."""
+    if isinstance(result, NotEstimated):
+        display(Markdown(result._repr_markdown_()))
+        return
+    if isinstance(result, pd.DataFrame):
+        show_table(result, caption=caption, **table_options)
+        return
+    if isinstance(result, pd.Series):
+        show_table(result.to_frame().reset_index(), caption=caption, **table_options)
+        return
+    to_frame = getattr(result, "to_frame", None)
+    if callable(to_frame) and not hasattr(result, "savefig"):
+        show_table(to_frame(), caption=caption, **table_options)
+        return
+    if isinstance(result, str):
+        display(Markdown(result))
+        return
+    display(result)
