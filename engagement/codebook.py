@@ -17,6 +17,7 @@ import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
 from .errors import InputError
+from .extract_spec import Extract
 
 Code = Union[int, float, str, bool]
 ROW_ID = "_row"  # respondent id made by ingest when the file has none
@@ -223,9 +224,18 @@ class Codebook(_Strict):
     behaviour: Behaviour = Field(default_factory=Behaviour)
     columns: dict[str, Column] = Field(default_factory=dict)
     screening: Screening = Field(default_factory=Screening)
+    #: customer records joined to the survey by customer id (CRM, order-level transactions); see
+    #: engagement.extract_spec and engagement.sources
+    extracts: list[Extract] = Field(default_factory=list)
 
     @model_validator(mode="after")
     def _check(self):
+        created: dict[str, str] = {}
+        for ex in self.extracts:
+            for col in ex.created_columns:
+                if col in created:
+                    raise ValueError(f"extracts: column {col!r} is created by both {created[col]!r} and {ex.name!r}")
+                created[col] = ex.name
         for var, shares in self.margins.items():
             total = sum(shares.values())
             if abs(total - 1) > 1e-6:

@@ -34,6 +34,8 @@ class Survey:
     format: str
     value_labels: dict = field(default_factory=dict)
     dropped_pii: list[str] = field(default_factory=list)
+    #: one engagement.sources.JoinReport per extract joined to the survey
+    joins: list = field(default_factory=list)
 
 
 def detect_format(path: Path, codebook: Codebook) -> str:
@@ -269,9 +271,14 @@ def read_survey(path: str | Path, codebook: Codebook) -> Survey:
     """Read, validate and de-identify a survey. Raises InputError on the first problem."""
     path = Path(path)
     raw, fmt, labels = read_raw(path, codebook)
+    # extracts join before validation, so the columns they create are checked like survey columns
+    from .sources import join_extracts
+
+    raw, joins = join_extracts(raw, codebook, path.parent)
     data = validate(raw, codebook, path)
     data, dropped = drop_pii(data, codebook)
-    return Survey(data=data, codebook=codebook, path=path, format=fmt, value_labels=labels, dropped_pii=dropped)
+    return Survey(data=data, codebook=codebook, path=path, format=fmt, value_labels=labels, dropped_pii=dropped,
+                  joins=joins)
 
 
 def file_sha256(path: str | Path) -> str:

@@ -78,7 +78,11 @@ def source_key(data_path: str | Path, cb: Codebook) -> str:
 
     from .ingest import file_sha256
 
-    return file_sha256(data_path) + ":" + hashlib.sha256(cb.model_dump_json().encode()).hexdigest()
+    key = file_sha256(data_path) + ":" + hashlib.sha256(cb.model_dump_json().encode()).hexdigest()
+    for ex in cb.extracts:  # a changed CRM or order extract invalidates the cached table too
+        p = Path(ex.file) if Path(ex.file).is_absolute() else Path(data_path).parent / ex.file
+        key += ":" + (file_sha256(p) if p.is_file() else "missing")
+    return key
 
 
 def analysis_data(data_path: str | Path, codebook_path: str | Path, output_dir: str | Path) -> pd.DataFrame:
