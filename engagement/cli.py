@@ -54,7 +54,7 @@ def assign(
     codebook: Optional[Path] = typer.Option(None, "--codebook", help="Codebook of the new file: validate it and drop its PII columns first."),
 ):
     """Assign every respondent of a new file to a persona with a saved typing tool (writes id, persona, persona_name)."""
-    from .typing_tool import assign_personas
+    from .studies.personas.typing_tool import assign_personas
 
     try:
         path = assign_personas(typing_tool, data, out, codebook)

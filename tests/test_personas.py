@@ -10,12 +10,13 @@ import pandas as pd
 import pytest
 from scipy import stats
 
-from engagement import personas as P
+from engagement.studies import personas as P
+from engagement.studies.personas import emission, features, lca, sections
 from engagement.codebook import Codebook
 from engagement.errors import InputError
 from engagement.simulate import SimulationParams, default_codebook, simulate_survey
 from engagement.survey_stats import Design, difference_in_means
-from engagement.typing_tool import TypingTool, assign_personas, build_typing_tool, wilks_order
+from engagement.studies.personas.typing_tool import TypingTool, assign_personas, train_typing_tool, wilks_order
 
 
 def _codebook(**persona_features) -> Codebook:
@@ -26,14 +27,14 @@ def _codebook(**persona_features) -> Codebook:
 
 
 def test_binary_coding_accepts_numbers_booleans_and_yes_no_text():
-    assert np.array_equal(P._binary_values(pd.Series([0, 1, None]), "x"), [0, 1, np.nan], equal_nan=True)
-    assert np.array_equal(P._binary_values(pd.Series([True, False]), "x"), [1, 0])
+    assert np.array_equal(features._binary_values(pd.Series([0, 1, None]), "x"), [0, 1, np.nan], equal_nan=True)
+    assert np.array_equal(features._binary_values(pd.Series([True, False]), "x"), [1, 0])
     text = pd.Series(["Yes", "No", "No internet service", None, " yes "])
-    assert np.array_equal(P._binary_values(text, "x"), [1, 0, 0, np.nan, 1], equal_nan=True)
+    assert np.array_equal(features._binary_values(text, "x"), [1, 0, 0, np.nan, 1], equal_nan=True)
     with pytest.raises(ValueError, match="declared binary"):
-        P._binary_values(pd.Series([0, 2]), "x")
+        features._binary_values(pd.Series([0, 2]), "x")
     with pytest.raises(ValueError, match="declared binary"):
-        P._binary_values(pd.Series(["Yes", "Maybe"]), "x")
+        features._binary_values(pd.Series(["Yes", "Maybe"]), "x")
 
 
 def test_encoder_levels_transforms_and_two_part():
@@ -59,7 +60,7 @@ def test_encoder_levels_transforms_and_two_part():
     assert codes["contract"].tolist()[:3] == [enc.levels["contract"].index(v) for v in df["contract"][:3]]
     z = codes["orders"]
     assert abs(np.average(z)) < 1e-9 and abs(z.std(ddof=0) - 1) < 1e-9
-    data = P.lca_input(codes, enc, np.ones(n))
+    data = lca.lca_input(codes, enc, np.ones(n))
     # the two-part indicators join the binary block; zeros become missing in the Gaussian block
     assert "orders > 0" in data.layout["binary_complete"] and "spend > 0" in data.layout["binary_complete"]
     cont = data.X[:, -3:]
@@ -88,10 +89,10 @@ def test_feature_labels_from_channels_and_names():
 
 
 def _emission(k=2, d=3):
-    P._register_gaussian_full_nan()
+    emission._register_gaussian_full_nan()
     from stepmix.emission.build_emission import EMISSION_DICT
 
-    return EMISSION_DICT[P.GAUSSIAN_FULL_NAN](n_components=k, random_state=0, reg_covar=0.0)
+    return EMISSION_DICT[emission.GAUSSIAN_FULL_NAN](n_components=k, random_state=0, reg_covar=0.0)
 
 
 def test_gaussian_full_nan_density_is_the_marginal_normal():
@@ -234,13 +235,13 @@ def small_solution():
     clean = truth[["speeder", "straightliner", "attention_fail", "duplicate"]].sum(axis=1).eq(0).to_numpy()
     df = df[clean].reset_index(drop=True)
     cb = Codebook.model_validate(default_codebook())
-    return P.find_personas(df, cb, Design.unweighted(len(df)), max_personas=3, n_init=2, bootstrap_reps=3, seed=3)
+    return P.fit_personas(df, cb, Design.unweighted(len(df)), max_personas=3, n_init=2, bootstrap_reps=3, seed=3)
 
 
 def test_typing_tool_json_roundtrip_and_assign(small_solution, tmp_path):
     sol = small_solution
     assert sol.k > 1
-    tool, curve, confusion = build_typing_tool(sol.codes, sol.enc, sol.labels, sol.weights, sol.names,
+    tool, curve, confusion = train_typing_tool(sol.codes, sol.enc, sol.labels, sol.weights, sol.names,
                                                sol.id_column, max_questions=5, cv_folds=3, seed=1)
     assert 1 <= len(tool.questions) <= 5 and len(curve) == 5
     assert tool.accuracy["cv_accuracy"] > tool.accuracy["chance"]
@@ -283,28 +284,31 @@ def test_classify_reproduces_the_fitted_labels_and_handles_new_gaps(small_soluti
 def test_without_persona_features_every_section_is_skipped(tmp_path):
     cb = Codebook.model_validate({"id": "id"})
     df = pd.DataFrame({"id": range(10), "x": range(10)})
-    sol = P.find_personas(df, cb)
+    sol = P.fit_personas(df, cb)
     assert sol.skipped and "persona_features" in sol.skipped
-    for make in (P.choice_section, P.profiles_section, P.cards_section, P.cross_section):
-        assert make(sol).skipped
-    assert P.typing_section(sol, tmp_path).skipped
+    profiles = None
+    typing = P.build_typing_tool(sol)
+    for view in (sections.choice(sol), sections.sizes(sol, profiles), sections.distinguishing(sol, profiles),
+                 sections.by_persona(sol, None, None), sections.typing_tool(typing, sol)):
+        assert view.skipped
+    assert typing.skipped and P.save_typing_tool(typing, tmp_path) is None
     assert P.save_assignments(sol, tmp_path) is None
     assert P.collect(sol) == {"section": "Personas", "skipped": True, "reason": sol.skipped}
-    missing = P.find_personas(df, _codebook(binary=["nope"]))
+    missing = P.fit_personas(df, _codebook(binary=["nope"]))
     assert "nope" in missing.skipped
 
 
 def test_more_than_four_personas_comes_with_a_note(small_solution):
     sol = small_solution
     df = sol.df
-    big = P.find_personas(df, sol.cb, Design.unweighted(len(df)), max_personas=5, n_init=1, bootstrap_reps=0, seed=1)
+    big = P.fit_personas(df, sol.cb, Design.unweighted(len(df)), max_personas=5, n_init=1, bootstrap_reps=0, seed=1)
     assert any("above the articles' rule" in n for n in big.notes)
     assert len(big.table) == 5
 
 
 def test_large_samples_are_fitted_on_a_subsample_and_everyone_is_classified(small_solution):
     df = small_solution.df
-    sol = P.find_personas(df, small_solution.cb, Design.unweighted(len(df)), max_personas=3, n_init=2,
+    sol = P.fit_personas(df, small_solution.cb, Design.unweighted(len(df)), max_personas=3, n_init=2,
                           bootstrap_reps=3, seed=3, max_fit_n=600)
     assert any("subsample of 600" in n for n in sol.notes)
     assert len(sol.labels) == len(df) and set(sol.labels) == set(sol.numbers)
@@ -314,9 +318,36 @@ def test_large_samples_are_fitted_on_a_subsample_and_everyone_is_classified(smal
 def test_respondents_without_any_persona_answer_are_left_unclassified(small_solution, tmp_path):
     df = small_solution.df.copy()
     df.loc[:4, small_solution.enc.features] = np.nan
-    sol = P.find_personas(df, small_solution.cb, Design.unweighted(len(df)), max_personas=2, n_init=1,
+    sol = P.fit_personas(df, small_solution.cb, Design.unweighted(len(df)), max_personas=2, n_init=1,
                           bootstrap_reps=0, seed=3)
     assert any(n.startswith("5 respondents answered none") for n in sol.notes)
     assert len(sol.labels) == len(df) - 5 and sol.design.n == len(df) - 5
     saved = pd.read_parquet(P.save_assignments(sol, tmp_path))
     assert not set(df.loc[:4, "resp_id"]) & set(saved["resp_id"])
+
+
+# ------------------------------------------------------------------------------ package shape
+
+
+def test_analysis_modules_import_no_matplotlib_and_print_nothing():
+    """Issue 13: analysis returns data; drawing lives in `figures`, words and tables in `sections`."""
+    import ast
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    package = Path(P.__file__).parent
+    analysis = [f for f in package.glob("*.py") if f.stem not in ("figures", "sections")]
+    for f in package.glob("*.py"):
+        assert len(f.read_text().splitlines()) < 500, f"{f.name} is over 500 lines"
+    for f in analysis:
+        tree = ast.parse(f.read_text())
+        imported = {a.name for n in ast.walk(tree) if isinstance(n, ast.Import) for a in n.names}
+        imported |= {n.module or "" for n in ast.walk(tree) if isinstance(n, ast.ImportFrom)}
+        assert not any("matplotlib" in m or m.endswith("plots") for m in imported), f.name
+        calls = {n.func.id for n in ast.walk(tree) if isinstance(n, ast.Call) and isinstance(n.func, ast.Name)}
+        assert not calls & {"print", "display"}, f.name
+    # importing the study (and the typing tool on its own) loads no matplotlib and no import cycle
+    code = ("import sys; import engagement.studies.personas.typing_tool; import engagement.studies.personas; "
+            "assert not any(m.startswith('matplotlib') for m in sys.modules)")
+    subprocess.run([sys.executable, "-c", code], check=True)

@@ -16,13 +16,14 @@ import pytest
 import yaml
 from sklearn.metrics import adjusted_rand_score
 
-from engagement import personas as P
+from engagement.studies import personas as P
+from engagement.studies.personas import sections
 from engagement.codebook import load_codebook
 from engagement.config import DEFAULT_CODEBOOK, DEFAULT_SEED, DEFAULT_SURVEY, DEFAULT_TRUTH, EXAMPLES_DIR, NOTEBOOKS_DIR
 from engagement.prepare import analysis_data, design_for
 from engagement.results import to_jsonable
 from engagement.simulate import SimulationParams, simulate_survey, simulate_waves, write_survey
-from engagement.typing_tool import build_typing_tool
+from engagement.studies.personas.typing_tool import train_typing_tool
 
 DEFECTS = ["speeder", "straightliner", "attention_fail", "duplicate"]
 
@@ -30,7 +31,7 @@ DEFECTS = ["speeder", "straightliner", "attention_fail", "duplicate"]
 def _solve(data_path, codebook_path, out, **kwargs):
     cb = load_codebook(codebook_path)
     df = analysis_data(data_path, codebook_path, out)
-    return P.find_personas(df, cb, design_for(df, cb), seed=kwargs.pop("seed", DEFAULT_SEED), **kwargs)
+    return P.fit_personas(df, cb, design_for(df, cb), seed=kwargs.pop("seed", DEFAULT_SEED), **kwargs)
 
 
 def _majority(truth: pd.Series, labels: np.ndarray) -> dict[int, str]:
@@ -81,13 +82,13 @@ def test_one_planted_persona_gives_one_persona(tmp_path):
     assert sol.names == {1: "All customers"}
     # the richer solutions were considered and rejected by the rule, not never tried
     assert len(sol.table) == 4 and not sol.table.loc[sol.table["k"] > 1, "chosen"].any()
-    text = "".join(item[1] for item in P.choice_section(sol).outputs if item[0] == "markdown")
+    text = sections.choice(sol).text
     assert "No persona structure" in text
 
 
 def test_typing_tool_reaches_its_reported_accuracy_on_fresh_respondents(default):
     sol, _, _ = default
-    tool, _, _ = build_typing_tool(sol.codes, sol.enc, sol.labels, sol.weights, sol.names, sol.id_column,
+    tool, _, _ = train_typing_tool(sol.codes, sol.enc, sol.labels, sol.weights, sol.names, sol.id_column,
                                    max_questions=8, cv_folds=5, seed=DEFAULT_SEED)
     assert len(tool.questions) <= 8
     fresh, truth, _ = simulate_survey(SimulationParams(n=5000, seed=DEFAULT_SEED + 101))
@@ -123,7 +124,7 @@ def test_waves_keep_persona_numbers_and_names(default, tmp_path):
 
 def test_analyst_names_override_the_generated_ones(default):
     sol, _, _ = default
-    named = P.find_personas(sol.df, sol.cb, sol.design, seed=DEFAULT_SEED, persona_names=["Loyal", "", "Thrifty"],
+    named = P.fit_personas(sol.df, sol.cb, sol.design, seed=DEFAULT_SEED, persona_names=["Loyal", "", "Thrifty"],
                             bootstrap_reps=0)
     assert named.names[1] == "Loyal" and named.names[3] == "Thrifty"
     assert named.names[2] == named.generated_names[2] and named.names[4] == named.generated_names[4]
@@ -138,15 +139,23 @@ def test_telco_example_runs_end_to_end(tmp_path):
     sol = _solve(data, codebook, tmp_path, seed=1)
     assert not sol.skipped and 1 <= sol.k <= 4
     assert len(sol.labels) == 7043
-    sections = [P.choice_section(sol), P.profiles_section(sol), P.cross_section(sol), P.cards_section(sol)]
-    typing = P.typing_section(sol, tmp_path, seed=1)
-    res = json.loads(json.dumps(to_jsonable(P.collect(sol, typing, *sections))))
+    from engagement.studies.personas import figures
+
+    profiles = P.describe(sol)
+    channel_use, measures = P.compare_channels(sol), P.compare_measures(sol)
+    views = [sections.choice(sol), sections.sizes(sol, profiles), sections.distinguishing(sol, profiles),
+             sections.by_persona(sol, channel_use, measures)]
+    assert not any(v.skipped for v in views)
+    typing = P.build_typing_tool(sol, seed=1)
+    P.save_typing_tool(typing, tmp_path)
+    cards = figures.persona_cards(sol, profiles)
+    res = json.loads(json.dumps(to_jsonable(P.collect(sol, profiles, typing))))
     assert res["k"] == sol.k and len(res["sizes"]) == sol.k
     assert sum(s["estimate"] for s in res["sizes"]) == pytest.approx(1.0)
     if sol.k > 1:
         assert res["typing_tool_accuracy"] > res["typing_tool"]["chance"]
         assert (tmp_path / P.TYPING_TOOL_FILE).exists()
-        assert len(sections[3].figures) == sol.k
+        assert len(cards) == sol.k
     # every feature is on its own scale in the profiles (tenure in months, charges in dollars)
     means = pd.DataFrame(res["index_scores"]).groupby("feature")["overall"].first()
     assert 25 < means["tenure"] < 40 and 55 < means["MonthlyCharges"] < 75

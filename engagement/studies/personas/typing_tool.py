@@ -23,6 +23,7 @@ from __future__ import annotations
 
 import json
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 from pathlib import Path
 
 import numpy as np
@@ -30,11 +31,15 @@ import pandas as pd
 from sklearn.discriminant_analysis import LinearDiscriminantAnalysis
 from sklearn.model_selection import StratifiedKFold
 
-from .errors import InputError
-from .personas import FeatureEncoder
-from .survey_stats import single_threaded
+from ...errors import InputError
+from ...survey_stats import single_threaded
+from .features import FeatureEncoder
+
+if TYPE_CHECKING:
+    from .fit import PersonaFit
 
 FORMAT_VERSION = 1
+TYPING_TOOL_FILE = "typing_tool.json"
 #: keep the fewest questions whose cross-validated accuracy is within this of the best
 ACCURACY_TOLERANCE = 0.01
 
@@ -128,7 +133,7 @@ class TypingTool:
         }
 
     def save(self, path: str | Path) -> Path:
-        from .results import to_jsonable
+        from ...results import to_jsonable
 
         path = Path(path)
         path.parent.mkdir(parents=True, exist_ok=True)
@@ -162,7 +167,7 @@ class TypingTool:
 
 
 @single_threaded(user_api=None)
-def build_typing_tool(codes: pd.DataFrame, enc: FeatureEncoder, labels: np.ndarray, weights: np.ndarray,
+def train_typing_tool(codes: pd.DataFrame, enc: FeatureEncoder, labels: np.ndarray, weights: np.ndarray,
                       names: dict[int, str], id_column: str, max_questions: int = 8, cv_folds: int = 5,
                       seed: int = 0) -> tuple[TypingTool, pd.DataFrame, pd.DataFrame]:
     """Select questions, cross-validate, fit the final tool. Returns the tool, the accuracy curve
@@ -218,6 +223,59 @@ def build_typing_tool(codes: pd.DataFrame, enc: FeatureEncoder, labels: np.ndarr
     return tool, curve, confusion
 
 
+@dataclass(frozen=True, eq=False)
+class TypingToolResult:
+    """`build_typing_tool(fit)`: the tool, its accuracy curve (questions -> cross-validated accuracy),
+    the cross-validated confusion table of the chosen tool, and its questions in order. `skipped`
+    says why there is no tool (a single persona)."""
+
+    tool: TypingTool | None = None
+    curve: pd.DataFrame | None = None
+    confusion: pd.DataFrame | None = None
+    questions: pd.DataFrame | None = None
+    skipped: str | None = None
+    notes: tuple[str, ...] = ()
+
+    def to_frame(self) -> pd.DataFrame:
+        return self.questions if self.questions is not None else pd.DataFrame()
+
+    def results(self, file: str = TYPING_TOOL_FILE) -> dict:
+        """The typing-tool entries of results.json's `personas` section."""
+        if self.tool is None:
+            return {"typing_tool": None}
+        acc = self.tool.accuracy
+        return {"typing_tool_accuracy": acc["cv_accuracy"], "typing_tool": {
+            **acc, "file": file, "questions_used": self.tool.questions, "curve": self.curve.to_dict(orient="records")}}
+
+
+def build_typing_tool(fit: PersonaFit, max_questions: int = 8, cv_folds: int = 5, seed: int = 0) -> TypingToolResult:
+    """Select questions, cross-validate and fit the typing tool of a persona solution (see
+    `train_typing_tool`); nothing is written (`save_typing_tool` does that)."""
+    if fit.skipped:
+        return TypingToolResult(skipped=fit.skipped)
+    if fit.k < 2:
+        return TypingToolResult(skipped="With a single persona every customer belongs to it; no typing tool is needed.")
+    notes = ()
+    if max_questions > 8:
+        notes = (f"> max_questions = {max_questions}: a typing tool is meant to be short; the articles' practice "
+                 "and this study's default is at most eight questions.",)
+    tool, curve, confusion = train_typing_tool(fit.codes, fit.enc, fit.labels, fit.weights, fit.names,
+                                               fit.id_column, max_questions, cv_folds, seed)
+    questions = pd.DataFrame({"order": range(1, len(tool.questions) + 1), "question": tool.questions,
+                              "label": [fit.enc.labels.get(q, q) for q in tool.questions],
+                              "kind": [fit.enc.kind(q) for q in tool.questions],
+                              "accuracy with this and earlier questions":
+                                  curve["accuracy"].iloc[:len(tool.questions)].to_numpy()})
+    return TypingToolResult(tool, curve, confusion, questions, notes=notes)
+
+
+def save_typing_tool(result: TypingToolResult, output_dir: str | Path) -> Path | None:
+    """`output_dir/typing_tool.json` (None when there is no tool)."""
+    if result.tool is None:
+        return None
+    return result.tool.save(Path(output_dir) / TYPING_TOOL_FILE)
+
+
 def assign_personas(typing_tool_path: str | Path, data_path: str | Path, out_path: str | Path | None = None,
                     codebook_path: str | Path | None = None) -> Path:
     """Type every respondent of a new file with a saved typing tool; writes a CSV with the id column,
@@ -226,8 +284,8 @@ def assign_personas(typing_tool_path: str | Path, data_path: str | Path, out_pat
     without one it is read as it is (CSV, Excel, SPSS or Parquet by its extension). Raises InputError
     naming the file and column on bad input. Returns the path written (default:
     `<data stem>-personas.csv` beside the data)."""
-    from .codebook import Codebook, load_codebook
-    from .ingest import read_raw, read_survey
+    from ...codebook import Codebook, load_codebook
+    from ...ingest import read_raw, read_survey
 
     tool = TypingTool.load(typing_tool_path)
     data_path = Path(data_path)

@@ -1,0 +1,192 @@
+"""The latent class model: the measurement matrix in StepMix's layout (`lca_input`), fitting from
+several starts (`fit_lca`) and classifying (new) respondents (`posterior`).
+
+StepMix 3.0, maximum likelihood by EM, survey weights as sample weights: Bernoulli indicators for
+binary items, unordered categorical indicators for ordinal items, and one Gaussian block with a full
+within-class covariance for the continuous items (see `emission`). Starts are k-means++ partitions
+of the standardized features, one seed per start; the best likelihood wins.
+"""
+
+from __future__ import annotations
+
+import warnings
+from dataclasses import dataclass, field
+
+import numpy as np
+import pandas as pd
+from sklearn.cluster import KMeans
+from sklearn.exceptions import ConvergenceWarning
+
+from ...survey_stats import single_threaded
+from .emission import GAUSSIAN_FULL_NAN, _register_gaussian_full_nan
+from .features import FeatureEncoder
+
+#: variance floor of the Gaussian block (standardized units), against degenerate components
+REG_COVAR = 1e-3
+#: EM and k-means (OpenMP) work on n × ~20 matrices: one thread in every native pool
+_single_threaded = single_threaded(user_api=None)
+
+# ------------------------------------------------------------------------- latent class model
+
+
+@dataclass
+class LCAInput:
+    """The measurement matrix in StepMix's layout and the descriptor of its blocks."""
+
+    X: np.ndarray
+    descriptor: dict
+    #: standardized features with missing values imputed (k-means, starting partitions)
+    Z: np.ndarray
+    #: block name -> its columns (features, and "<feature> > 0" for two-part indicators)
+    layout: dict = field(default_factory=dict)
+
+
+def lca_input(codes: pd.DataFrame, enc: FeatureEncoder, weights: np.ndarray, layout: dict | None = None) -> LCAInput:
+    """Blocks: binary (Bernoulli), ordinal (one-hot categorical), continuous (Gaussian with a full
+    within-class covariance and missing values integrated out). A binary or ordinal block without
+    missing values uses StepMix's faster complete-data model. A continuous feature with a spike of
+    zeros (`two_part`) enters in two parts: a Bernoulli indicator "above zero", and its value only
+    where it is above zero (a zero is not a point on the continuous scale: nobody with no orders has
+    an order value). `layout` (from a fitted model's input) fixes the blocks for new data."""
+    binary = codes[enc.binary].copy()
+    cont = codes[enc.continuous].copy()
+    for c in enc.continuous:
+        t = enc.transform[c]
+        if t.get("two_part"):
+            zero = np.isclose(cont[c], -t["center"] / t["scale"])
+            binary[f"{c} > 0"] = np.where(cont[c].isna(), np.nan, (~zero).astype(float))
+            cont.loc[zero, c] = np.nan
+    if layout is None:
+        layout = {}
+        for kind, frame, cols in (("binary", binary, list(binary)), ("ordinal", codes, enc.ordinal)):
+            complete = [c for c in cols if frame[c].notna().all()]
+            layout.update({f"{kind}_complete": complete, f"{kind}_missing": [c for c in cols if c not in complete]})
+        layout["continuous"] = list(enc.continuous)
+        layout = {name: cols for name, cols in layout.items() if cols}
+    blocks, desc = [], {}
+    for name, cols in layout.items():
+        complete = name.endswith("_complete")
+        if name.startswith("binary"):
+            arr = binary[cols].to_numpy(float)
+            desc[name] = {"model": "binary" if complete else "binary_nan"}
+        elif name.startswith("ordinal"):
+            width = max(len(enc.levels[c]) for c in cols)
+            arr = np.zeros((len(codes), len(cols) * width))
+            for j, c in enumerate(cols):
+                v = codes[c].to_numpy(float)
+                ok = ~np.isnan(v)
+                arr[np.flatnonzero(ok), j * width + v[ok].astype(int)] = 1.0
+                arr[~ok, j * width:(j + 1) * width] = np.nan
+            desc[name] = {"model": "categorical" if complete else "categorical_nan", "integer_codes": False,
+                          "max_n_outcomes": width, "total_outcomes": sum(len(enc.levels[c]) for c in cols)}
+        else:
+            arr = cont[cols].to_numpy(float)
+            desc[name] = {"model": GAUSSIAN_FULL_NAN, "reg_covar": REG_COVAR}
+        desc[name]["n_columns"] = arr.shape[1]
+        blocks.append(arr)
+    return LCAInput(np.hstack(blocks), desc, enc.standardized(codes, weights), layout)
+
+
+def _stepmix_class():
+    """StepMix whose starting partitions are given (`init_labels`, e.g. a previous solution) or
+    k-means++ partitions of the standardized features (one per further start, each with its own
+    seed), instead of uniform random responsibilities: EM then needs a fraction of the iterations,
+    and the starts still differ. Overrides the one initialization hook of StepMix 3.0
+    (`_initialize_parameters`; the version is pinned in pyproject)."""
+    from stepmix.stepmix import StepMix
+
+    _register_gaussian_full_nan()
+
+    class _StepMix(StepMix):
+        """`starts` (standardized features) and `init_labels` are set as attributes after construction,
+        so that scikit-learn's parameter introspection sees StepMix's own signature."""
+
+        starts = None
+        init_labels = ()
+
+        def fit(self, X, Y=None, sample_weight=None, y=None):
+            self._start = 0
+            return super().fit(X, Y, sample_weight=sample_weight, y=y)
+
+        def _initialize_parameters(self, X, random_state):
+            if self.starts is None:
+                return super()._initialize_parameters(X, random_state)
+            if self._start < len(self.init_labels):
+                labels = np.asarray(self.init_labels[self._start])
+            else:
+                labels = KMeans(self.n_components, init="k-means++", n_init=1, max_iter=20,
+                                random_state=random_state.randint(2**31 - 1)).fit_predict(self.starts)
+            self._start += 1
+            resp = np.full((X.shape[0], self.n_components), 1e-15)
+            resp[np.arange(X.shape[0]), labels] = 1.0
+            self.log_resp_ = np.log(resp / resp.sum(axis=1, keepdims=True))
+            self.weights_ = np.ones(self.n_components) / self.n_components
+            self._initialize_parameters_measurement(X, random_state)
+
+    return _StepMix
+
+
+@dataclass
+class LCAFit:
+    k: int
+    model: object
+    labels: np.ndarray
+    posterior: np.ndarray
+    loglik: float
+    n_parameters: int
+    bic: float
+    relative_entropy: float
+    shares: np.ndarray
+
+
+@_single_threaded
+def fit_lca(data: LCAInput, k: int, weights: np.ndarray, n_init: int = 3, seed: int = 0,
+            tol: float = 1e-6, max_iter: int = 500, init_labels: tuple = ()) -> LCAFit:
+    """Fit a k-class model by EM from `n_init` starts (the partitions in `init_labels` first, then
+    k-means++ partitions); the best likelihood wins. Weights are normalised to sum to n."""
+    n = len(weights)
+    w = np.asarray(weights, float) * n / np.sum(weights)
+    model = _stepmix_class()(k, measurement=data.descriptor, n_init=max(n_init, len(init_labels)),
+                             random_state=seed, abs_tol=tol, max_iter=max_iter, progress_bar=0, verbose=0)
+    model.starts, model.init_labels = data.Z, init_labels
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ConvergenceWarning)
+        warnings.simplefilter("ignore", RuntimeWarning)
+        model.fit(data.X, sample_weight=w)
+    post = model.predict_proba(data.X)
+    loglik = float(model.score(data.X, sample_weight=w) * n)
+    p = int(model.n_parameters)
+    ent = float(-(w[:, None] * post * np.log(np.clip(post, 1e-15, 1))).sum())
+    rel = 1 - ent / (n * np.log(k)) if k > 1 else 1.0
+    labels = post.argmax(axis=1)
+    shares = np.bincount(labels, weights=w, minlength=k) / n
+    return LCAFit(k, model, labels, post, loglik, p, -2 * loglik + p * np.log(n), rel, shares)
+
+
+def _subset(data: LCAInput, rows: np.ndarray) -> LCAInput:
+    return LCAInput(data.X[rows], data.descriptor, data.Z[rows], data.layout)
+
+
+def posterior(fit: LCAFit, data: LCAInput) -> np.ndarray:
+    """Class membership probabilities of (new) respondents under a fitted model. A block fitted
+    without missing values is evaluated by its missing-value twin (same parameters) when the new
+    data have gaps there."""
+    model = fit.model
+    if np.isnan(data.X).any():
+        import copy
+
+        from stepmix.emission.build_emission import EMISSION_DICT
+
+        twin = copy.deepcopy(model)
+        for name, spec in data.descriptor.items():
+            if spec["model"] in ("binary", "categorical"):
+                old = twin._mm.models[name]
+                new = EMISSION_DICT[spec["model"] + "_nan"](n_components=fit.k, random_state=None,
+                                                             **{k: v for k, v in spec.items()
+                                                                if k not in ("model", "n_columns")})
+                new.set_parameters(old.get_parameters())
+                twin._mm.models[name] = new
+        twin._force_all_finite_mm = "allow-nan"  # StepMix's input check, set in fit from the descriptor
+        model = twin
+    return model.predict_proba(data.X)
+
