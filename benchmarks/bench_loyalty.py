@@ -16,7 +16,7 @@ import tempfile
 import time
 from pathlib import Path
 
-from engagement import loyalty
+from engagement.studies import loyalty
 from engagement.codebook import load_codebook
 from engagement.config import DEFAULT_N, DEFAULT_SEED
 from engagement.prepare import analysis_data, design_for
@@ -45,10 +45,10 @@ def main(argv=None) -> None:
         paths = write_survey(Path(tmp) / "data", SimulationParams(n=args.n, seed=DEFAULT_SEED))
         cb = load_codebook(paths["codebook"])
         df = analysis_data(paths["survey"], paths["codebook"], Path(tmp) / "run")
-        study = loyalty.LoyaltyStudy(df, cb, design=design_for(df, cb), seed=DEFAULT_SEED)
-        _, t_cv = _timed(lambda: (study.compare(n_splits=args.folds, n_repeats=args.repeats), study.differences()))
-        _, t_dom = _timed(lambda: study.dominance(n_boot=args.boot))
-        _, t_pow = _timed(lambda: study.power(reps=args.power_reps))
+        study = loyalty.prepare(df, cb, design=design_for(df, cb), seed=DEFAULT_SEED)
+        comparison, t_cv = _timed(lambda: loyalty.compare_predictors(study, n_splits=args.folds, n_repeats=args.repeats))
+        _, t_dom = _timed(lambda: loyalty.scale_dominance(study, n_boot=args.boot))
+        _, t_pow = _timed(lambda: loyalty.power(study, comparison, reps=args.power_reps))
     fits = sum(len(study.models_for(o)) for o in study.inputs.outcomes) * args.folds * args.repeats
     if args.header:
         print(HEADER)

@@ -3,7 +3,7 @@
 import json
 
 from engagement.config import DEFAULT_CODEBOOK, DEFAULT_DATA_DIR, DEFAULT_SURVEY
-from engagement.loyalty import LoyaltyStudy, driver_columns
+from engagement.studies import loyalty
 from engagement.prepare import design_for, prepare_survey
 from engagement.simulate import DRIVERS
 
@@ -11,9 +11,10 @@ from engagement.simulate import DRIVERS
 def test_quad_map_recovers_planted_drivers():
     p = prepare_survey(DEFAULT_SURVEY, DEFAULT_CODEBOOK)
     cb = p.survey.codebook
-    drivers = driver_columns(cb, p.data)
+    drivers = loyalty.driver_columns(cb, p.data)
     assert drivers == list(DRIVERS)
-    table = LoyaltyStudy(p.data, cb, design=design_for(p.data, cb)).key_drivers(drivers).set_index("predictor")
+    data = loyalty.prepare(p.data, cb, design=design_for(p.data, cb))
+    table = loyalty.driver_importance(data, drivers).set_index("predictor")
     strength = json.loads((DEFAULT_DATA_DIR / "truth.json").read_text())["driver_strength"]
     # importance ranks follow the planted strengths, the weak drivers clearly below the strong ones
     by_importance = list(table["share"].sort_values(ascending=False).index)

@@ -10,10 +10,12 @@ import pandas as pd
 import pytest
 from scipy import stats
 
-from engagement import loyalty
-from engagement import loyalty_models as lm
+from engagement.studies import loyalty
+from engagement.studies.loyalty import dominance
+from engagement.studies.loyalty import models
+from engagement.studies.loyalty import validation
 from engagement.codebook import Codebook
-from engagement.results import WEIGHT, load_results
+from engagement.results import PERSONA_FILE, WEIGHT, load_results
 from engagement.simulate import SimulationParams, default_codebook, simulate_survey
 
 
@@ -47,7 +49,7 @@ def test_ordinal_logit_matches_statsmodels_orderedmodel():
     from statsmodels.miscmodels.ordinal_model import OrderedModel
 
     y, X = _ordinal_data()
-    fit = lm.fit_ordinal_logit(y, X, names=["a", "b"])
+    fit = models.fit_ordinal_logit(y, X, names=["a", "b"])
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         ref = OrderedModel(y, X, distr="logit").fit(method="bfgs", disp=False, maxiter=5000, gtol=1e-10)
@@ -63,7 +65,7 @@ def test_ordinal_logit_matches_statsmodels_orderedmodel():
 
 def test_ordinal_probabilities_sum_to_one_and_increase_with_eta():
     y, X = _ordinal_data()
-    fit = lm.fit_ordinal_logit(y, X)
+    fit = models.fit_ordinal_logit(y, X)
     P = fit.predict_proba(X)
     np.testing.assert_allclose(P.sum(axis=1), 1.0, atol=1e-12)
     order = np.argsort(fit.linear_predictor(X))
@@ -74,15 +76,15 @@ def test_ordinal_probabilities_sum_to_one_and_increase_with_eta():
 def test_collapsing_rows_and_frequency_weights_are_exact():
     y, X = _ordinal_data(n=600)
     X[:, 1] = np.round(X[:, 1])  # few distinct rows, so collapsing bites
-    raw = lm.fit_ordinal_logit(y, X, collapse_rows=False)
-    col = lm.fit_ordinal_logit(y, X, collapse_rows=True)
+    raw = models.fit_ordinal_logit(y, X, collapse_rows=False)
+    col = models.fit_ordinal_logit(y, X, collapse_rows=True)
     np.testing.assert_allclose(col.params, raw.params, atol=1e-9)
     np.testing.assert_allclose(col.bse, raw.bse, rtol=1e-7)
     # integer weights = replicated rows
     w = np.random.default_rng(1).integers(1, 4, len(y)).astype(float)
     rep = np.repeat(np.arange(len(y)), w.astype(int))
-    a = lm.fit_ordinal_logit(y, X, w)
-    b = lm.fit_ordinal_logit(y[rep], X[rep])
+    a = models.fit_ordinal_logit(y, X, w)
+    b = models.fit_ordinal_logit(y[rep], X[rep])
     np.testing.assert_allclose(a.params, b.params, atol=1e-9)
     np.testing.assert_allclose(a.bse, b.bse, rtol=1e-7)
 
@@ -93,11 +95,11 @@ def test_robust_covariance_matches_statsmodels_logit_hc0():
     rng = np.random.default_rng(3)
     X = rng.normal(size=(700, 2))
     y = (rng.random(700) < 1 / (1 + np.exp(-(0.3 + X @ [1.0, -0.5])))).astype(int)
-    fit = lm.fit_logistic(y, X, cov_type="robust")
+    fit = models.fit_logistic(y, X, cov_type="robust")
     ref = sm.Logit(y, sm.add_constant(X)).fit(disp=False, cov_type="HC0")
     np.testing.assert_allclose(fit.params.values, ref.params, atol=1e-8)
     np.testing.assert_allclose(fit.bse.values, ref.bse, rtol=1e-6)
-    model = lm.fit_logistic(y, X)
+    model = models.fit_logistic(y, X)
     ref2 = sm.Logit(y, sm.add_constant(X)).fit(disp=False)
     np.testing.assert_allclose(model.bse.values, ref2.bse, rtol=1e-6)
     assert model.deviance == pytest.approx(-2 * ref2.llf, rel=1e-10)
@@ -108,7 +110,7 @@ def test_binary_labels_use_positive_value():
     x = rng.normal(size=400)
     yes = rng.random(400) < 1 / (1 + np.exp(-x))
     labels = np.where(yes, "No", "Yes")  # loyal = "No" (did not churn)
-    fit = lm.fit_logistic(labels, x, positive="No")
+    fit = models.fit_logistic(labels, x, positive="No")
     assert fit.coef[0] > 0.5
 
 
@@ -119,26 +121,26 @@ def test_wls_matches_statsmodels():
     X = rng.normal(size=(300, 2))
     y = 1 + X @ [0.5, -1.0] + rng.normal(size=300)
     w = rng.uniform(0.5, 2.0, 300)
-    fit = lm.fit_ols(y, X, w)
+    fit = models.fit_ols(y, X, w)
     ref = sm.WLS(y, sm.add_constant(X), weights=w).fit()
     np.testing.assert_allclose(fit.params.values, ref.params, atol=1e-10)
     np.testing.assert_allclose(fit.bse.values, ref.bse, rtol=1e-8)
     assert fit.r2 == pytest.approx(ref.rsquared, rel=1e-10)
-    rob = lm.fit_ols(y, X, w, cov_type="robust")
+    rob = models.fit_ols(y, X, w, cov_type="robust")
     np.testing.assert_allclose(rob.bse.values, ref.get_robustcov_results("HC1").bse, rtol=1e-8)
 
 
 def test_nested_tests():
     y, X = _ordinal_data()
-    small = lm.fit_ordinal_logit(y, X[:, :1], names=["a"])
-    big = lm.fit_ordinal_logit(y, X, names=["a", "b"])
-    t = lm.nested_test(small, big)
+    small = models.fit_ordinal_logit(y, X[:, :1], names=["a"])
+    big = models.fit_ordinal_logit(y, X, names=["a", "b"])
+    t = models.nested_test(small, big)
     assert t["test"] == "likelihood ratio" and t["df"] == 1
     assert t["statistic"] == pytest.approx(2 * (big.loglik - small.loglik))
     assert t["p_value"] < 1e-6  # b has a strong planted effect
     assert t["delta_r2"] == pytest.approx(big.r2 - small.r2)
-    rob = lm.fit_ordinal_logit(y, X, names=["a", "b"], cov_type="robust")
-    tw = lm.nested_test(small, rob)
+    rob = models.fit_ordinal_logit(y, X, names=["a", "b"], cov_type="robust")
+    tw = models.nested_test(small, rob)
     assert tw["test"] == "Wald (robust)" and tw["p_value"] < 1e-6
 
 
@@ -152,8 +154,8 @@ def test_concordance_is_weighted_auc_for_binary():
     score = np.round(rng.normal(size=500), 1)  # ties
     y = (rng.random(500) < 1 / (1 + np.exp(-score))).astype(int)
     w = rng.uniform(0.2, 3, 500)
-    assert lm.concordance(score, y) == pytest.approx(roc_auc_score(y, score), abs=1e-12)
-    assert lm.concordance(score, y, w) == pytest.approx(roc_auc_score(y, score, sample_weight=w), abs=1e-12)
+    assert validation.concordance(score, y) == pytest.approx(roc_auc_score(y, score), abs=1e-12)
+    assert validation.concordance(score, y, w) == pytest.approx(roc_auc_score(y, score, sample_weight=w), abs=1e-12)
 
 
 def test_concordance_matches_brute_force_for_ordinal_with_ties():
@@ -168,18 +170,18 @@ def test_concordance_matches_brute_force_for_ordinal_with_ties():
                 ww = w[i] * w[j]
                 den += ww
                 num += ww * (1.0 if score[i] > score[j] else 0.5 if score[i] == score[j] else 0.0)
-    assert lm.concordance(score, y, w) == pytest.approx(num / den, abs=1e-12)
+    assert validation.concordance(score, y, w) == pytest.approx(num / den, abs=1e-12)
     # coarsening when the table would be too large changes almost nothing
     cont = score + rng.normal(scale=0.1, size=120)
-    assert lm.concordance(cont, y, w, max_cells=50) == pytest.approx(lm.concordance(cont, y, w), abs=0.02)
+    assert validation.concordance(cont, y, w, max_cells=50) == pytest.approx(validation.concordance(cont, y, w), abs=0.02)
 
 
 def test_fold_metrics_against_direct_formulas():
     rng = np.random.default_rng(12)
     x = rng.normal(size=(400, 1))
     y = (rng.random(400) < 1 / (1 + np.exp(-x[:, 0]))).astype(int)
-    fit = lm.fit_logistic(y[:300], x[:300])
-    m = lm._metrics_fold("binary", fit, x[300:], y[300:], np.ones(100), y[:300], np.ones(300))
+    fit = models.fit_logistic(y[:300], x[:300])
+    m = validation._metrics_fold("binary", fit, x[300:], y[300:], np.ones(100), y[:300], np.ones(300))
     p = fit.predict_proba(x[300:])
     yt = y[300:]
     ll = np.sum(yt * np.log(p) + (1 - yt) * np.log(1 - p))
@@ -198,14 +200,14 @@ def test_fold_metrics_against_direct_formulas():
 
 def test_stratified_folds_balance_and_cover_every_row():
     strata = np.repeat([0, 1, 2], [50, 31, 200])
-    folds = lm.stratified_folds(strata, 5, 3, seed=9)
+    folds = validation.stratified_folds(strata, 5, 3, seed=9)
     assert folds.shape == (3, len(strata))
     for r in range(3):
         for s in range(3):
             counts = np.bincount(folds[r, strata == s], minlength=5)
             assert counts.max() - counts.min() <= 1
     assert not np.array_equal(folds[0], folds[1])
-    np.testing.assert_array_equal(folds, lm.stratified_folds(strata, 5, 3, seed=9))
+    np.testing.assert_array_equal(folds, validation.stratified_folds(strata, 5, 3, seed=9))
 
 
 def test_cross_validation_is_seeded_and_pairs_models(sim):
@@ -213,20 +215,20 @@ def test_cross_validation_is_seeded_and_pairs_models(sim):
     ok = ~np.isnan(y) & sim["ces"].notna().to_numpy() & sim["csat"].notna().to_numpy()
     y = y[ok].astype(int) - 1
     designs = {"ces": sim.loc[ok, ["ces"]].to_numpy(float), "csat": sim.loc[ok, ["csat"]].to_numpy(float)}
-    a = lm.cross_validate(y, designs, "ordinal", n_splits=4, n_repeats=3, seed=2)
-    b = lm.cross_validate(y, designs, "ordinal", n_splits=4, n_repeats=3, seed=2)
+    a = validation.cross_validate(y, designs, "ordinal", n_splits=4, n_repeats=3, seed=2)
+    b = validation.cross_validate(y, designs, "ordinal", n_splits=4, n_repeats=3, seed=2)
     np.testing.assert_array_equal(a.values("ces", "gini"), b.values("ces", "gini"))
     assert len(a.values("ces", "gini")) == 12 and a.n_test == pytest.approx(ok.sum() / 4, abs=1)
     folds = a.folds
     assert set(folds["model"]) == {"ces", "csat"} and len(folds) == 24
     # the out-of-sample Gini of a one-predictor model is the test-fold Somers' D of the raw score
     assert a.summary().query("model == 'ces' and metric == 'gini'")["estimate"].iloc[0] == pytest.approx(
-        2 * lm.concordance(designs["ces"][:, 0], y) - 1, abs=0.01)
+        2 * validation.concordance(designs["ces"][:, 0], y) - 1, abs=0.01)
 
 
 def test_corrected_interval_formula():
     v = np.array([0.1, 0.3, 0.2, 0.25, 0.15, 0.22])
-    res = lm.corrected_t_interval(v, n_train=800, n_test=200)
+    res = validation.corrected_t_interval(v, n_train=800, n_test=200)
     se = np.sqrt((1 / 6 + 200 / 800) * v.var(ddof=1))
     assert res["se"] == pytest.approx(se)
     assert res["ci_high"] - res["estimate"] == pytest.approx(stats.t.ppf(0.975, 5) * se)
@@ -238,10 +240,10 @@ def test_ratio_interval():
     rng = np.random.default_rng(0)
     b = 0.4 + 0.02 * rng.normal(size=50)
     a = 1.2 * b + 0.01 * rng.normal(size=50)
-    r = lm.corrected_ratio_interval(a, b, 4000, 1000)
+    r = validation.corrected_ratio_interval(a, b, 4000, 1000)
     assert r["estimate"] == pytest.approx(a.mean() / b.mean())
     assert r["ci_low"] < r["estimate"] < r["ci_high"] and 1.1 < r["ci_low"] and r["ci_high"] < 1.3
-    assert np.isnan(lm.corrected_ratio_interval(a, -b, 4000, 1000)["estimate"])
+    assert np.isnan(validation.corrected_ratio_interval(a, -b, 4000, 1000)["estimate"])
 
 
 # ----------------------------------------------------------------------------- importance
@@ -252,16 +254,16 @@ def test_general_dominance_sums_to_r2_and_splits_symmetric_predictors():
     n = 3000
     z = rng.normal(size=(n, 3))
     y = z[:, 0] + z[:, 1] + 0.3 * z[:, 2] + rng.normal(size=n)
-    dom = lm.dominance_analysis("linear", y, z, ["a", "b", "c"], n_boot=30, seed=1)
-    full = lm.fit_ols(y, z).r2
+    dom = dominance.dominance_analysis("linear", y, z, ["a", "b", "c"], n_boot=30, seed=1)
+    full = models.fit_ols(y, z).r2
     assert dom["dominance"].sum() == pytest.approx(full, rel=1e-10)
     assert dom["share"].sum() == pytest.approx(1.0)
     assert dom.loc[0, "dominance"] == pytest.approx(dom.loc[1, "dominance"], abs=0.03)
     assert dom.loc[2, "dominance"] < dom.loc[0, "dominance"] / 4
     assert (dom["ci_low"] <= dom["dominance"]).all() and (dom["dominance"] <= dom["ci_high"]).all()
     # two predictors: Shapley value = average of the two orders of entry
-    r2 = {(): 0.0, (0,): lm.fit_ols(y, z[:, :1]).r2, (1,): lm.fit_ols(y, z[:, 1:2]).r2, (0, 1): lm.fit_ols(y, z[:, :2]).r2}
-    g = lm.general_dominance(r2, 2)
+    r2 = {(): 0.0, (0,): models.fit_ols(y, z[:, :1]).r2, (1,): models.fit_ols(y, z[:, 1:2]).r2, (0, 1): models.fit_ols(y, z[:, :2]).r2}
+    g = dominance.general_dominance(r2, 2)
     assert g[0] == pytest.approx(0.5 * (r2[(0,)] + r2[(0, 1)] - r2[(1,)]))
 
 
@@ -272,15 +274,15 @@ def test_one_step_bootstrap_matches_full_refits(family):
     y, X = _ordinal_data(n=1000)
     if family == "binary":
         y = (y >= 2).astype(int)
-    a = lm.dominance_analysis(family, y, X, ["a", "b"], n_boot=40, seed=3)
+    a = dominance.dominance_analysis(family, y, X, ["a", "b"], n_boot=40, seed=3)
     rng = np.random.default_rng(3)  # the same resamples as the implementation draws
     counts = [np.bincount(rng.integers(0, len(y), len(y)), minlength=len(y)).astype(float) for _ in range(40)]
-    full = np.array([lm.dominance_analysis(family, y, X, ["a", "b"], weights=c, n_boot=0)["dominance"]
+    full = np.array([dominance.dominance_analysis(family, y, X, ["a", "b"], weights=c, n_boot=0)["dominance"]
                      for c in counts])
     lo, hi = np.quantile(full, [0.025, 0.975], axis=0)
     width = hi - lo
     assert np.all(np.abs(a["ci_low"] - lo) < 0.005 * width) and np.all(np.abs(a["ci_high"] - hi) < 0.005 * width)
-    assert a["dominance"].sum() == pytest.approx(lm.fit_model(family, y, X).r2, abs=1e-8)
+    assert a["dominance"].sum() == pytest.approx(models.fit_model(family, y, X).r2, abs=1e-8)
 
 
 # ----------------------------------------------------------------------------- study layer
@@ -288,7 +290,7 @@ def test_one_step_bootstrap_matches_full_refits(family):
 
 def test_sparse_levels_are_merged_into_smaller_neighbour():
     y = np.array([0] * 3 + [1] * 4 + [2] * 50 + [3] * 60 + [4] * 2)
-    codes, labels, notes = loyalty._merge_sparse_levels(y, 10)
+    codes, labels, notes = loyalty.merge_sparse_levels(y, 10)
     assert labels == ["0–2", "3–4"]
     assert np.bincount(codes).min() >= 10 and notes
 
@@ -312,7 +314,7 @@ def test_reversed_and_composite_scales(sim, cb):
 
 
 def test_models_and_predictors_follow_the_codebook(sim, cb):
-    study = loyalty.LoyaltyStudy(sim, cb, seed=1)
+    study = loyalty.prepare(sim, cb, seed=1)
     nps = next(o for o in study.inputs.outcomes if o.name == "nps")
     rep = next(o for o in study.inputs.outcomes if o.name == "repurchase")
     assert [p.name for p in study.inputs.predictors_for(nps)] == ["ces", "csat"]  # NPS is the outcome
@@ -329,24 +331,24 @@ def test_models_and_predictors_follow_the_codebook(sim, cb):
 def test_skips_when_codebook_lacks_inputs(sim, cb):
     raw = cb.model_dump()
     no_ces = dict(raw, scales={k: v for k, v in raw["scales"].items() if k != "ces"})
-    study = loyalty.LoyaltyStudy(sim, Codebook.model_validate(no_ces))
+    study = loyalty.prepare(sim, Codebook.model_validate(no_ces))
     assert study.skip_reason is None and "CES" in study.comparison_skip_reason
-    study.compare(n_splits=3, n_repeats=1)
-    assert study.differences().empty and study.verdict() == {}
+    comparison = loyalty.compare_predictors(study, n_splits=3, n_repeats=1)
+    assert comparison.differences.empty and comparison.verdict == {}
     assert "both" in study.models_for(study.primary)  # CSAT + NPS compared instead
-    res = study.results()
+    res = loyalty.results_section(study, comparison=comparison)
     assert "ratio" not in res and "claims" not in res and res["outcomes"]
     none = dict(raw, outcomes=[])
-    assert "outcomes" in loyalty.LoyaltyStudy(sim, Codebook.model_validate(none)).skip_reason
+    assert "outcomes" in loyalty.prepare(sim, Codebook.model_validate(none)).skip_reason
     bare = dict(raw, scales={})
-    assert "scales" in loyalty.LoyaltyStudy(sim, Codebook.model_validate(bare)).skip_reason
+    assert "scales" in loyalty.prepare(sim, Codebook.model_validate(bare)).skip_reason
 
 
 def test_binary_outcome_stored_as_labels(sim, cb):
     raw = cb.model_dump()
     raw["outcomes"] = [{"name": "churn", "column": "churn", "kind": "binary", "positive": "No"}]
     df = sim.assign(churn=np.where(sim["retained_12m"] == 1, "No", "Yes"))
-    study = loyalty.LoyaltyStudy(df, Codebook.model_validate(raw))
+    study = loyalty.prepare(df, Codebook.model_validate(raw))
     y = study.inputs.outcomes[0].values(df)
     np.testing.assert_array_equal(y.to_numpy(), sim["retained_12m"].to_numpy(float))
 
@@ -365,15 +367,15 @@ def test_verdict_rules(low, high, better, c13):
 
 
 def test_study_end_to_end_small(sim, cb, tmp_path):
-    study = loyalty.LoyaltyStudy(sim, cb, seed=4)
-    study.compare(n_splits=3, n_repeats=2)
-    diffs = study.differences()
-    v = study.verdict()
+    study = loyalty.prepare(sim, cb, seed=4)
+    comparison = loyalty.compare_predictors(study, n_splits=3, n_repeats=2)
+    diffs = comparison.differences
+    v = comparison.verdict
     assert v["better"] in ("ces", "csat", "not distinguishable") and "Gini" in v["sentence"]
     assert set(diffs["metric"]) >= {"gini", "r2", "log_loss", "brier", "rmse"}
-    inc = study.incremental()
+    inc = loyalty.incremental_validity(study)
     assert len(inc) == 8 and (inc["ΔR²"] > 0).all()
-    loyalty.record_study(study, tmp_path)
+    loyalty.record(tmp_path, study, comparison=comparison, incremental=inc)
     res = load_results(tmp_path)["loyalty"]
     assert res["ratio"]["statistic"].startswith("ratio of out-of-sample Gini")
     assert {"estimate", "ci_low", "ci_high", "n"} <= set(res["ratio"])
@@ -387,17 +389,18 @@ def test_study_end_to_end_small(sim, cb, tmp_path):
 
 
 def test_heterogeneity_and_shape_run(sim, cb):
-    study = loyalty.LoyaltyStudy(sim, cb, seed=4)
-    table, tests = study.heterogeneity(study.channel_groups(), what="channel", min_n=60)
+    study = loyalty.prepare(sim, cb, seed=4)
+    het = loyalty.heterogeneity(study, study.channel_groups(), what="channel", min_n=60)
+    table, tests = het.groups, het.tests
     assert set(table["predictor"]) == {"CES", "CSAT"} and (table["n"] >= 60).all()
     assert len(tests) == 2 and tests["p_value"].between(0, 1).all()
-    shape = study.shape_tests()
+    shape = loyalty.shape_of_effect(study)
     assert list(shape["predictor"]) == ["CES", "CSAT"] and (shape["df"] == [5, 3]).all()
 
 
 def test_key_driver_quadrants(sim, cb):
-    study = loyalty.LoyaltyStudy(sim, cb, seed=4)
-    kd = study.key_drivers(["att_price", "att_convenience", "att_tech"])
+    study = loyalty.prepare(sim, cb, seed=4)
+    kd = loyalty.driver_importance(study, ["att_price", "att_convenience", "att_tech"])
     assert kd["share"].sum() == pytest.approx(1.0)
     assert set(kd["quadrant"]) <= {"fix first", "keep up", "low priority", "possible overkill"}
     assert kd["performance"].between(0, 100).all()
@@ -408,21 +411,22 @@ def test_grouped_ols_equals_row_level_fit():
     X = rng.integers(1, 6, (500, 2)).astype(float)
     y = X @ [0.4, -0.2] + rng.normal(size=500)
     w = rng.uniform(0.5, 2, 500) * (rng.random(500) < 0.8)  # a fold: some rows weighted 0
-    pat = lm._Patterns(X, y, None)
-    g = lm._grouped_ols(pat, y, w)
-    r = lm.fit_ols(y[w > 0], X[w > 0], w[w > 0])
+    pat = validation._Patterns(X, y, None)
+    g = validation._grouped_ols(pat, y, w)
+    r = models.fit_ols(y[w > 0], X[w > 0], w[w > 0])
     np.testing.assert_allclose(np.r_[g.intercept, g.coef], np.r_[r.intercept, r.coef], atol=1e-10)
 
 
 def test_persona_groups_from_the_persona_study(sim, cb, tmp_path):
-    study = loyalty.LoyaltyStudy(sim, cb, seed=4)
+    study = loyalty.prepare(sim, cb, seed=4)
     assert study.persona_groups(tmp_path) is None  # persona study not run: section skipped
     per = pd.DataFrame({"resp_id": sim["resp_id"], "persona": np.where(sim["use_app"] == 1, 1, 2),
                         "persona_name": np.where(sim["use_app"] == 1, "Digital", "Other")})
-    per.to_parquet(tmp_path / loyalty.PERSONA_FILE)
+    per.to_parquet(tmp_path / PERSONA_FILE)
     groups = study.persona_groups(tmp_path)
     assert groups.notna().all() and set(groups) == {"Digital", "Other"}
-    table, tests = study.heterogeneity(groups, what="persona")
+    het = loyalty.heterogeneity(study, groups, what="persona")
+    table, tests = het.groups, het.tests
     assert set(table["persona"]) == {"Digital", "Other"} and len(tests) == 2
 
 

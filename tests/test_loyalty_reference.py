@@ -16,8 +16,9 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from engagement import loyalty
-from engagement import loyalty_models as lm
+from engagement.studies import loyalty
+from engagement.studies.loyalty import models
+from engagement.studies.loyalty import validation
 from engagement.codebook import load_codebook
 from engagement.config import EXAMPLES_DIR
 
@@ -39,7 +40,7 @@ def _composites(dataset: str, csv: str, codebook: str) -> tuple[pd.DataFrame, di
     return data, {p.name: p.scores(data, cb) for p in loyalty.loyalty_inputs(cb).predictors}
 
 
-def _check_clm(fit: lm.Fit, ref: dict[str, float], tol: float = 1e-4) -> float:
+def _check_clm(fit: models.Fit, ref: dict[str, float], tol: float = 1e-4) -> float:
     worst = 0.0
     for name, est in fit.params.items():
         key = ("theta=" if "|" in name else "coef=") + name
@@ -62,7 +63,7 @@ def test_ecsi_mobi_composites_match_r():
 def test_ecsi_mobi_ordinal_logit_matches_clm():
     data, comp = _composites("ecsi_mobi", "mobi.csv", "ecsi_mobi.yaml")
     X = np.column_stack([comp["csat"], comp["image"]])
-    fit = lm.fit_ordinal_logit(data["CUSL1"], X, names=["SAT", "IMAG"])
+    fit = models.fit_ordinal_logit(data["CUSL1"], X, names=["SAT", "IMAG"])
     assert fit.converged and len(fit.thresholds) == 9
     assert _check_clm(fit, _reference("03_ecsi_mobi", "clm_logit_CUSL1")) < 1e-8
 
@@ -71,7 +72,7 @@ def test_ecsi_mobi_standardized_ols_matches_lm():
     data, comp = _composites("ecsi_mobi", "mobi.csv", "ecsi_mobi.yaml")
     loy = data[["CUSL1", "CUSL2", "CUSL3"]].mean(axis=1)
     X = np.column_stack([comp["csat"], comp["image"], comp["complaints"]])
-    fit = lm.standardized_ols(loy, X, names=["SAT", "IMAG", "CUSCO"])
+    fit = models.standardized_ols(loy, X, names=["SAT", "IMAG", "CUSCO"])
     ref = _reference("03_ecsi_mobi", "ols_standardized")
     for name in ("SAT", "IMAG", "CUSCO"):
         assert fit.params[name] == pytest.approx(ref[f"coef={name}"], abs=1e-9)
@@ -84,7 +85,7 @@ def test_bank_ordinal_logit_matches_clm():
     data, comp = _composites("bank_satisfaction", "satisfaction.csv", "bank_satisfaction.yaml")
     ref_comp = pd.read_csv(shared_dir() / "reference" / "out" / "04_bank_satisfaction" / "composites.csv")
     np.testing.assert_allclose(comp["csat"], ref_comp["SAT"], atol=1e-12)
-    fit = lm.fit_ordinal_logit(data["loy1"], np.column_stack([comp["csat"], comp["image"]]), names=["SAT", "IMAG"])
+    fit = models.fit_ordinal_logit(data["loy1"], np.column_stack([comp["csat"], comp["image"]]), names=["SAT", "IMAG"])
     assert len(fit.thresholds) == 10
     assert _check_clm(fit, _reference("04_bank_satisfaction", "clm_logit_loy1")) < 1e-8
 
@@ -92,12 +93,12 @@ def test_bank_ordinal_logit_matches_clm():
 def test_bank_standardized_ols_matches_lm():
     data, comp = _composites("bank_satisfaction", "satisfaction.csv", "bank_satisfaction.yaml")
     loy = data[["loy1", "loy2", "loy3", "loy4"]].mean(axis=1)
-    fit = lm.standardized_ols(loy, np.column_stack([comp["csat"], comp["image"]]), names=["SAT", "IMAG"])
+    fit = models.standardized_ols(loy, np.column_stack([comp["csat"], comp["image"]]), names=["SAT", "IMAG"])
     ref = _reference("04_bank_satisfaction", "ols_standardized")
     for name in ("SAT", "IMAG"):
         assert fit.params[name] == pytest.approx(ref[f"coef={name}"], abs=1e-9)
     assert fit.r2 == pytest.approx(ref["r_squared"], abs=1e-9)
-    raw = lm.fit_ols(loy, np.column_stack([comp["csat"], comp["image"]]), names=["SAT", "IMAG"])
+    raw = models.fit_ols(loy, np.column_stack([comp["csat"], comp["image"]]), names=["SAT", "IMAG"])
     ref_raw = _reference("04_bank_satisfaction", "ols_raw_units")
     assert raw.params["SAT"] == pytest.approx(ref_raw["coef=SAT"], abs=1e-9)
     assert raw.bse["IMAG"] == pytest.approx(ref_raw["se=IMAG"], abs=1e-9)
@@ -113,7 +114,7 @@ def test_telco_logistic_regression():
     names = ["tenure", "MonthlyCharges", "ContractOne year", "ContractTwo year"]
     X = np.column_stack([tel["tenure"], tel["MonthlyCharges"], tel["Contract"] == "One year",
                          tel["Contract"] == "Two year"]).astype(float)
-    fit = lm.fit_logistic(tel["Churn"], X, names=names, positive="Yes")
+    fit = models.fit_logistic(tel["Churn"], X, names=names, positive="Yes")
     ref = _reference("02_telco_glm", "glm_logit_churn")
     for name, est in fit.params.items():
         key = "(Intercept)" if name == "Intercept" else name
@@ -122,7 +123,7 @@ def test_telco_logistic_regression():
     assert fit.deviance == pytest.approx(ref["residual_deviance"], rel=1e-10)
     assert -2 * fit.loglik_null == pytest.approx(ref["null_deviance"], rel=1e-10)
     y = (tel["Churn"] == "Yes").to_numpy(int)
-    assert lm.concordance(fit.linear_predictor(X), y) == pytest.approx(ref["auc_in_sample_rank"], abs=1e-12)
+    assert validation.concordance(fit.linear_predictor(X), y) == pytest.approx(ref["auc_in_sample_rank"], abs=1e-12)
 
 
 def test_study_runs_on_the_real_example_codebook(tmp_path):
@@ -132,10 +133,11 @@ def test_study_runs_on_the_real_example_codebook(tmp_path):
 
     cb = load_codebook(EXAMPLES_DIR / "ecsi_mobi.yaml")
     df = analysis_data(shared_dir() / "data" / "ecsi_mobi" / "mobi.csv", EXAMPLES_DIR / "ecsi_mobi.yaml", tmp_path)
-    study = loyalty.LoyaltyStudy(df, cb, design=design_for(df, cb), seed=1)
+    study = loyalty.prepare(df, cb, design=design_for(df, cb), seed=1)
     assert study.skip_reason is None and "CES" in study.comparison_skip_reason
-    summary = study.compare(n_splits=5, n_repeats=2)
+    comparison = loyalty.compare_predictors(study, n_splits=5, n_repeats=2)
+    summary = comparison.summary
     assert set(summary["model"]) == {"csat", "image", "complaints", "both"}
-    assert study.differences().empty
+    assert comparison.differences.empty
     gini = summary.query("model == 'csat' and metric == 'gini'")["estimate"].iloc[0]
     assert 0.2 < gini < 0.8  # satisfaction clearly predicts the stated loyalty item

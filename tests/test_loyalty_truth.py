@@ -25,24 +25,21 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from engagement import loyalty
+from engagement.studies import loyalty
 from engagement.codebook import load_codebook
 from engagement.config import DEFAULT_N, DEFAULT_SEED
-from engagement.loyalty_models import concordance, cross_validate
+from engagement.studies.loyalty.validation import concordance, cross_validate
 from engagement.prepare import analysis_data, design_for
 from engagement.simulate import SimulationParams, simulate_survey, write_survey
 
 
-def _study(tmp_path, effort: float, satisfaction: float) -> loyalty.LoyaltyStudy:
+def _study(tmp_path, effort: float, satisfaction: float) -> tuple[loyalty.LoyaltyData, loyalty.Comparison]:
     params = SimulationParams(n=DEFAULT_N, seed=DEFAULT_SEED, effect_effort=effort, effect_satisfaction=satisfaction)
     paths = write_survey(tmp_path / "data", params)
     cb = load_codebook(paths["codebook"])
     df = analysis_data(paths["survey"], paths["codebook"], tmp_path / "run")
-    study = loyalty.LoyaltyStudy(df, cb, design=design_for(df, cb), seed=DEFAULT_SEED)
-    study.compare(n_splits=5, n_repeats=10)
-    study.differences()
-    study.verdict()
-    return study
+    study = loyalty.prepare(df, cb, design=design_for(df, cb), seed=DEFAULT_SEED)
+    return study, loyalty.compare_predictors(study, n_splits=5, n_repeats=10)
 
 
 def _population_ratio(effort: float, satisfaction: float, outcome: str = "repurchase") -> float:
@@ -59,10 +56,10 @@ def _population_ratio(effort: float, satisfaction: float, outcome: str = "repurc
     (0.40, 0.40, "not distinguishable"),
 ])
 def test_verdict_recovers_planted_truth(tmp_path, effort, satisfaction, expected):
-    study = _study(tmp_path, effort, satisfaction)
+    study, comparison = _study(tmp_path, effort, satisfaction)
     assert study.primary.name == "repurchase"
-    v = study.verdict_info
-    ratio = study.ratio_record()
+    v = comparison.verdict
+    ratio = comparison.ratio
     assert v["better"] == expected, (v["sentence"], ratio)
     truth = _population_ratio(effort, satisfaction)
     assert ratio["ci_low"] <= truth <= ratio["ci_high"], (truth, ratio)
@@ -73,10 +70,10 @@ def test_verdict_recovers_planted_truth(tmp_path, effort, satisfaction, expected
 def test_planted_effort_advantage_shows_in_every_direct_outcome(tmp_path):
     """With effort planted stronger, CES's Gini is ahead on both stated-loyalty outcomes and its unique
     contribution (added to CSAT) is larger than CSAT's (added to CES)."""
-    study = _study(tmp_path, 0.55, 0.30)
-    g = study.diffs[study.diffs["metric"] == "gini"].set_index("outcome")
+    study, comparison = _study(tmp_path, 0.55, 0.30)
+    g = comparison.differences[comparison.differences["metric"] == "gini"].set_index("outcome")
     assert (g.loc[["nps", "repurchase"], "ci_low"] > 0).all()
-    inc = study.incremental().set_index(["outcome", "added"])
+    inc = loyalty.incremental_validity(study).set_index(["outcome", "added"])
     for o in ("Likelihood to recommend (0-10)", "Intention to buy again (1-5)"):
         assert inc.loc[(o, "CES"), "ΔR²"] > inc.loc[(o, "CSAT"), "ΔR²"]
 

@@ -1,0 +1,104 @@
+"""Incremental validity (does each scale add to the others?), dominance analysis of the scales, and
+key-driver importance × performance for declared driver items."""
+
+from __future__ import annotations
+
+import re
+
+import numpy as np
+import pandas as pd
+
+from ...survey_stats import adjust_pvalues, single_threaded, weighted_mean
+from ...degrade import CannotEstimate
+from .dominance import dominance_analysis
+from .inputs import LoyaltyData, _zscore, merge_sparse_levels
+from .models import fit_model, nested_test
+
+
+@single_threaded()
+def incremental_validity(data: LoyaltyData) -> pd.DataFrame:
+    """Full-sample unique contribution of each scale: ΔR² (OLS) or Δ McFadden pseudo-R² when it is
+    added to the model with the other scales, with a likelihood-ratio test (Wald test with a
+    sandwich covariance when the data are weighted). Holm-adjusted across the table."""
+    data.require_inputs()
+    rows = []
+    for o in data.inputs.outcomes:
+        d = data.outcome_data(o)
+        base = data.models_for(o).get("both", (None,))[0]
+        if not base or len(base) < 2:
+            continue
+        full = fit_model(o.family, d.y, d.design(base), d.w, names=base, cov_type=data.cov_type)
+        for p in base:
+            others = [q for q in base if q != p]
+            small = fit_model(o.family, d.y, d.design(others), d.w, names=others, cov_type=data.cov_type)
+            t = nested_test(small, full, added=[base.index(p)])
+            rows.append({"outcome": o.label, "added": data.inputs.predictor(p).label,
+                         "to model with": " + ".join(data.inputs.predictor(q).label for q in others),
+                         "R² without": small.r2, "R² with": full.r2, "ΔR²": t["delta_r2"], "test": t["test"],
+                         "statistic": t["statistic"], "df": t["df"], "p_value": t["p_value"], "n": d.n})
+    out = pd.DataFrame(rows)
+    if not len(out):
+        raise CannotEstimate("fewer than two scales to compare.")
+    if len(out):
+        out["p_holm"] = adjust_pvalues(out["p_value"].to_numpy(), "holm")
+    return out
+
+
+@single_threaded()
+def scale_dominance(data: LoyaltyData, n_boot: int = 200) -> pd.DataFrame:
+    """General dominance (Shapley/LMG share of R² / McFadden pseudo-R²) of the declared scales for
+    every outcome with two or more of them, percentile bootstrap 95% CIs."""
+    data.require_inputs()
+    rows = []
+    for i, o in enumerate(data.inputs.outcomes):
+        preds = [p.name for p in data.inputs.predictors_for(o)]
+        if len(preds) < 2 or len(preds) > 8:
+            continue
+        d = data.outcome_data(o)
+        res = dominance_analysis(o.family, d.y, d.design(preds), preds, d.w, n_boot=n_boot,
+                                 seed=data.seed + 100 + i)
+        res.insert(0, "outcome", o.label)
+        res["predictor"] = [data.inputs.predictor(p).label for p in preds]
+        res["n"] = d.n
+        rows.append(res)
+    if not rows:
+        raise CannotEstimate("fewer than two scales (or more than eight) to split the explained loyalty among.")
+    return pd.concat(rows, ignore_index=True)
+
+
+@single_threaded()
+def driver_importance(data: LoyaltyData, drivers: list[str], n_boot: int = 0) -> pd.DataFrame:
+    """Key-driver quad map table for declared driver items on the primary outcome: importance =
+    general-dominance share of pseudo-R², performance = weighted mean on a 0–100 scale."""
+    data.require_inputs()
+    if not drivers:
+        raise CannotEstimate("the codebook declares no driver items (attribute ratings such as delivery speed or "
+                             "ease of navigation) to place on an importance × performance map.")
+    o = data.primary
+    y_all = o.values(data.df)
+    X = data.df[drivers].apply(pd.to_numeric, errors="coerce")
+    ok = (y_all.notna() & X.notna().all(axis=1)).to_numpy()
+    w = data.weights[ok]
+    y = y_all.to_numpy()[ok]
+    if o.family == "ordinal":
+        y, _, _ = merge_sparse_levels(y, data.min_level_n)
+    Z = np.column_stack([_zscore(X[c].to_numpy(float)[ok], w) for c in drivers])
+    dom = dominance_analysis(o.family, y, Z, drivers, w, n_boot=n_boot, seed=data.seed + 7)
+    perf = []
+    for c in drivers:
+        spec = data.cb.columns.get(c)
+        lo = spec.min if spec and spec.min is not None else float(X[c].min())
+        hi = spec.max if spec and spec.max is not None else float(X[c].max())
+        m = weighted_mean(((X[c] - lo) / (hi - lo) * 100).to_numpy(), data.design)
+        perf.append((m["estimate"], m["ci_low"], m["ci_high"]))
+    dom["performance"], dom["performance_ci_low"], dom["performance_ci_high"] = map(list, zip(*perf))
+    # the codebook's wording of each item, shortened for the chart ("Rating: X (1-5)" -> "X")
+    dom["label"] = [re.sub(r"^Rating:\s*|\s*\([^)]*\)$", "", data.cb.columns[c].label) if c in data.cb.columns
+                    and data.cb.columns[c].label else c for c in drivers]
+    imp_mid, perf_mid = dom["share"].mean(), float(np.mean(perf))
+    dom["quadrant"] = [
+        ("fix first" if p < perf_mid else "keep up") if s >= imp_mid else ("low priority" if p < perf_mid else
+                                                                           "possible overkill")
+        for s, p in zip(dom["share"], dom["performance"])]
+    dom["n"] = int(ok.sum())
+    return dom
