@@ -44,7 +44,7 @@ Method
   (persona mean ÷ overall mean × 100) for every feature, standardized differences, the features that
   set each persona apart, a generated name (overridable), and a one-page card per persona.
 * **Personas × the other studies.** Channel use and the preferred purchase channel by persona
-  (Rao–Scott F, Cramér's V, column-proportion letters via `channels.crosstab`); the codebook's scales
+  (Rao–Scott F, Cramér's V, column-proportion letters via `crosstabs.crosstab`); the codebook's scales
   and loyalty outcomes by persona with design-based intervals, a Wald test that all personas are
   equal and persona-versus-rest contrasts; `personas.parquet` for the loyalty study.
 * **Typing tool.** See `engagement.typing_tool`.
@@ -956,7 +956,7 @@ def _wrap(text: str, width: int) -> str:
 
 
 def _skipped_section(sol: PersonaSolution, key: str, title: str):
-    from .channels import Section
+    from .section import Section
 
     return Section(key=key, title=title, skipped=sol.skipped)
 
@@ -991,7 +991,7 @@ def choice_chart(table: pd.DataFrame, k: int, rule: dict, n: int) -> plt.Figure:
 def choice_section(sol: PersonaSolution):
     """How many personas: the k-selection table and chart, the rule in words, the verdict, and the
     k-means comparison."""
-    from .channels import Section
+    from .section import Section
 
     key, title = "choice", "How many personas"
     if sol.skipped:
@@ -1065,7 +1065,7 @@ def sizes_chart(sol: PersonaSolution) -> plt.Figure:
 
 def profiles_section(sol: PersonaSolution):
     """Sizes with intervals, index scores of every feature, the distinguishing features and names."""
-    from .channels import Section
+    from .section import Section
 
     key, title = "profiles", "The personas"
     if sol.skipped:
@@ -1238,8 +1238,8 @@ def measures_wide(long: pd.DataFrame) -> pd.DataFrame:
 def channel_tables(sol: PersonaSolution, alpha: float = 0.05, correction: str = "holm", stage: str = "purchase"):
     """Channel use (each usage column) and the preferred channel at `stage` by persona: weighted
     crosstabs with the Rao–Scott F test (corrected over the channel measures), Cramér's V and
-    column-proportion letters (`channels.crosstab`)."""
-    from .channels import crosstab
+    column-proportion letters (`crosstabs.crosstab`)."""
+    from .crosstabs import crosstab
     from .survey_stats import adjust_pvalues
 
     ch = sol.cb.channels
@@ -1267,8 +1267,8 @@ def channel_tables(sol: PersonaSolution, alpha: float = 0.05, correction: str = 
 
 def cross_section(sol: PersonaSolution, alpha: float = 0.05, correction: str = "holm", stage: str = "purchase"):
     """Personas × the other studies: channel use and preference, experience and loyalty by persona."""
-    from . import channel_charts
-    from .channels import Section
+    from . import heatmaps as channel_charts
+    from .section import Section
 
     key, title = "by_persona", "Channels, experience and loyalty by persona"
     if sol.skipped:
@@ -1437,7 +1437,7 @@ def persona_card(sol: PersonaSolution, p: int, measures: list[Measure] | None = 
 
 
 def cards_section(sol: PersonaSolution):
-    from .channels import Section
+    from .section import Section
 
     key, title = "cards", "Persona cards"
     if sol.skipped:
@@ -1472,7 +1472,7 @@ def accuracy_chart(curve: pd.DataFrame, chosen: int, chance: float, n: int) -> p
 def typing_section(sol: PersonaSolution, output_dir: str | Path, max_questions: int = 8, cv_folds: int = 5,
                    seed: int = 0):
     """Build, cross-validate and save the typing tool (`output_dir/typing_tool.json`)."""
-    from .channels import Section
+    from .section import Section
     from .typing_tool import build_typing_tool
 
     key, title = "typing_tool", "Typing tool: assigning new customers to a persona"
