@@ -9,7 +9,12 @@ Modules, each with one job:
 - weighting   raking to population margins and weight diagnostics
 - survey_stats design-based estimates, intervals and tests (linearization, Rao–Scott)
 - metrics     the seed metric definitions (CES, CSAT, NPS, PF, AOV, RPR, …) with intervals
-- channels, loyalty, personas   the three studies
+- studies     one subpackage per study (quality, channels, findings; loyalty and personas move here),
+              each in three layers: analysis modules, `figures`, `sections`
+- crosstabs, section, heatmaps   shared by the studies: banner crosstabs, the report Section, heatmaps
+- claims      the seed claims C01–C17 and the one verdict rule
+- trends      wave-over-wave changes
+- loyalty, personas   the two studies still being moved into `studies`
 - results     recording results.json sections from notebooks
 - report      HTML -> PDF (nbconvert + WeasyPrint)
 - pipeline    papermill runs into a run folder, atomic publish

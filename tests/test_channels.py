@@ -17,7 +17,8 @@ import pandas as pd
 import pytest
 from scipy import stats
 
-from engagement import channels, survey_stats
+from engagement import crosstabs, survey_stats
+from engagement.studies import channels
 from engagement.codebook import Codebook, load_codebook
 from engagement.config import DEFAULT_CODEBOOK, DEFAULT_SURVEY, EXAMPLES_DIR, NOTEBOOKS_DIR
 from engagement.prepare import design_for, prepare_survey, weight_survey
@@ -71,9 +72,9 @@ def test_adjust_pvalues_matches_statsmodels():
 
 def test_codes_match_across_types_and_missing_stays_missing():
     s = pd.Series([1, 2.0, "3", None, 9])
-    mapped = channels._relabel(s, {1: "store", 2: "web", 3: "app"})
+    mapped = crosstabs.relabel(s, {1: "store", 2: "web", 3: "app"})
     assert mapped.tolist() == ["store", "web", "app", None, None]
-    hit = channels._in_values(pd.Series([4.0, 5, 3, np.nan]), [4, 5])
+    hit = crosstabs.in_values(pd.Series([4.0, 5, 3, np.nan]), [4, 5])
     assert hit.tolist()[:3] == [1.0, 1.0, 0.0] and np.isnan(hit.iloc[3])
 
 

@@ -1,7 +1,7 @@
 """The channel study's crosstab against R (../shared/reference/out/01_telco_raking).
 
 Telco PaymentMethod × Contract, raked to gender .5/.5, SeniorCitizen 0 .8 / 1 .2, Partner .5/.5
-(R: survey::rake, converged); `engagement.channels.crosstab` must reproduce
+(R: survey::rake, converged); `engagement.crosstabs.crosstab` must reproduce
 svychisq(~PaymentMethod + Contract, design, statistic = "F") and the unweighted chisq.test and
 Cramér's V. Our raking iterates to convergence, so it is compared with `rake_tight_convergence`
 (README point 1). Data: IBM Telco customer churn sample (see ../shared/data/telco_churn/SOURCE.txt).
@@ -13,7 +13,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from engagement.channels import crosstab
+from engagement.crosstabs import crosstab
 from engagement.survey_stats import Design
 from engagement.weighting import rake_weights
 from tests.shared import shared_dir

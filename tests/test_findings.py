@@ -1,7 +1,7 @@
 """Findings are written from recorded results: numbers in, the same numbers out; absent studies stay silent."""
 
 from engagement.claims import CLAIMS
-from engagement.findings import claims_ledger, executive_summary
+from engagement.studies.findings import claims_ledger, executive_summary
 
 
 RESULTS = {

@@ -156,7 +156,7 @@ def _squash(text: str) -> str:
 
 
 def test_executive_summary_and_ledger_in_pdf_equal_results(run):
-    from engagement.findings import claims_ledger, ledger_display
+    from engagement.studies.findings import claims_ledger, ledger_display
 
     results = json.loads(run["result"].results.read_text())
     summary = results["findings"]["summary"]

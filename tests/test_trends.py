@@ -2,7 +2,7 @@
 
 import pytest
 
-from engagement.data_quality import data_quality_results, reliability_table
+from engagement.studies.quality import data_quality_results, reliability_table
 from engagement.metrics import headline_metrics
 from engagement.prepare import prepare_survey
 from engagement.simulate import SimulationParams, write_survey

@@ -15,12 +15,12 @@ headline metrics with 95% intervals.
 data) and the `data_quality` section of `results.json` in `output_dir`.
 """),
 ("code", """
-from engagement import data_quality as dq
 from engagement.codebook import load_codebook
-from engagement.nb import show_markdown, show_table
+from engagement.nb import show
 from engagement.plots import set_theme
 from engagement.prepare import prepare_survey, save_clean
 from engagement.results import record
+from engagement.studies import quality
 
 set_theme()
 """),
@@ -37,27 +37,40 @@ save_clean(prepared, output_dir)
 """),
 ("md", "## Sample and screening"),
 ("code", """
-show_markdown(dq.sample_sentence(prepared))
-show_table(prepared.screening.table, caption="Responses removed by each screening rule (each counted once, under the first rule that caught it)")
+screening = prepared.screening.table
+"""),
+("appendix", """
+show(quality.sample_sentence(prepared))
+show(screening, caption="Responses removed by each screening rule (each counted once, under the first rule that caught it)")
 """),
 ("md", "## Weighting"),
 ("code", """
-show_markdown(dq.weighting_sentence(prepared))
-show_table(dq.weighting_diagnostics_table(prepared), caption="Weight diagnostics")
-show_table(dq.margins_table(prepared), caption="Sample, population and weighted shares of the raking variables", percent=["sample", "population", "weighted"])
+weight_diagnostics = quality.weighting_diagnostics_table(prepared)
+margins = quality.margins_table(prepared)
+"""),
+("appendix", """
+show(quality.weighting_sentence(prepared))
+show(weight_diagnostics, caption="Weight diagnostics")
+show(margins, caption="Sample, population and weighted shares of the raking variables", percent=["sample", "population", "weighted"])
 """),
 ("md", "## Reliability of multi-item scales"),
 ("code", """
-reliability = dq.reliability_table(prepared.data, cb)
-show_table(reliability, caption="Cronbach's alpha (95% interval), complete cases") if len(reliability) else show_markdown("_No multi-item scales are declared in the codebook._")
+reliability = quality.reliability_table(prepared.data, cb)
+"""),
+("appendix", """
+show(reliability, caption="Cronbach's alpha (95% interval), complete cases") if len(reliability) else show("_No multi-item scales are declared in the codebook._")
 """),
 ("md", "## Headline metrics"),
 ("code", """
-metrics = dq.headline_metrics(prepared.data, cb)
-show_table(metrics, caption="Weighted estimates with 95% intervals and base sizes")
-dq.plot_headline_metrics(metrics);
+metrics = quality.headline_metrics(prepared.data, cb)
+rates_chart = quality.headline_rates(metrics)
+"""),
+("appendix", """
+show(metrics, caption="Weighted estimates with 95% intervals and base sizes")
+if rates_chart is not None:
+    show(rates_chart)
 """),
 ("code", """
-record(output_dir, "data_quality", dq.data_quality_results(prepared, reliability, metrics))
+record(output_dir, quality.SECTION, quality.data_quality_results(prepared, reliability, metrics))
 """),
 ])

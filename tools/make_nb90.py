@@ -12,12 +12,12 @@ This section opens the report. It is written from the numbers the other notebook
 one). **Writes** the `findings` section of `results.json`.
 """),
 ("code", """
-from engagement import findings, trends
 from engagement.ingest import file_sha256
-from engagement.nb import show_markdown, show_table
+from engagement.nb import show
 from engagement.pipeline import package_versions
 from engagement.plots import set_theme
 from engagement.results import load_results, record
+from engagement.studies import findings
 
 set_theme()
 """),
@@ -33,10 +33,12 @@ previous_results = ""
 results = load_results(output_dir)
 summary = findings.executive_summary(results)
 ledger = findings.claims_ledger(results)
+previous = findings.load_previous(previous_results)
+changes = None if previous is None else findings.wave_changes(results, previous)
 """),
 ("md", "## Executive summary"),
 ("code", """
-show_markdown("\\n".join(f"{i}. {s}" for i, s in enumerate(summary, 1)) if summary else "_No study recorded results._")
+show(findings.summary_markdown(summary))
 """),
 ("md", """
 ## Claims ledger
@@ -46,18 +48,24 @@ estimate. *Consistent* means the 95% interval covers the claimed figure; *higher
 lies entirely above / below it.
 """),
 ("code", """
-show_table(findings.ledger_display(ledger), caption="Seed claims C01–C17 against this survey")
+show(findings.ledger_display(ledger), caption="Seed claims C01–C17 against this survey")
 """),
 ("md", "## Since the previous wave"),
 ("code", """
-changes = trends.show_trends(results, previous_results)
+trend = findings.trends_section(changes)
+"""),
+("code", """
+show(trend)
 """),
 ("md", "## Methods and data"),
 ("code", """
-show_table(findings.methods_table(results, package_versions(), file_sha256(data_path)), caption="Sample, weighting, reliability, software and input")
+methods = findings.methods_table(results, package_versions(), file_sha256(data_path))
+"""),
+("appendix", """
+show(methods, caption="Sample, weighting, reliability, software and input")
 """),
 ("code", """
-record(output_dir, "findings", {"summary": summary, "claims_ledger": ledger.to_dict(orient="records"),
-                                "trends": [] if changes is None else changes.to_dict(orient="records")})
+record(output_dir, findings.SECTION, {"summary": summary, "claims_ledger": ledger.to_dict(orient="records"),
+                                      "trends": [] if changes is None else changes.to_dict(orient="records")})
 """),
 ])

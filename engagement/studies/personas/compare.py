@@ -136,7 +136,7 @@ def channel_tables(fit: PersonaFit, alpha: float = 0.05, correction: str = "holm
     """Channel use (each usage column) and the preferred channel at `stage` by persona: weighted
     crosstabs with the Rao–Scott F test (corrected over the channel measures), Cramér's V and
     column-proportion letters (`channels.crosstab`)."""
-    from ...channels import crosstab
+    from ...crosstabs import crosstab
     from ...survey_stats import adjust_pvalues
 
     ch = fit.cb.channels

@@ -281,7 +281,7 @@ def typing_accuracy(result: TypingToolResult) -> plt.Figure | None:
 
 def channel_heatmap(fit: PersonaFit, channels: ChannelComparison, alpha: float = 0.05) -> plt.Figure | None:
     """Which channels each persona uses: weighted % with column-proportion letters."""
-    from ... import channel_charts
+    from ... import heatmaps as channel_charts
 
     usage = [m for m in channels.tables if m.startswith("uses ")]
     if fit.skipped or fit.k < 2 or not usage:

@@ -1,5 +1,5 @@
-"""The findings notebook (90): executive summary, claims ledger and methods notes, written from the
-recorded results of the other notebooks — never from hard-coded text.
+"""Findings (analysis layer of notebook 90): executive summary, claims ledger and methods notes,
+written from the recorded results of the other notebooks — never from hard-coded text.
 
 Each summary sentence is built only when its numbers were recorded, and carries the estimate, its
 95% interval and the base size, exactly as they stand in results.json.
@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import pandas as pd
 
-from .claims import CLAIMS, UNTESTABLE_REASON
+from ...claims import CLAIMS, UNTESTABLE_REASON
 
 
 def _pct(x: float) -> str:
@@ -95,23 +95,6 @@ def claims_ledger(results: dict) -> pd.DataFrame:
             rows.append({"id": c.id, "claim": c.text, "claimed": c.claimed_text, "estimate": None, "ci_low": None,
                          "ci_high": None, "n": None, "verdict": f"untestable: {reason}"})
     return pd.DataFrame(rows)
-
-
-def ledger_display(ledger: pd.DataFrame) -> pd.DataFrame:
-    """The ledger formatted for the PDF: shares as %, ratios as ×."""
-    def fmt(v, claimed: str):
-        if v is None or pd.isna(v):
-            return "–"
-        if "×" in claimed or "more accurate" in claimed or "higher" in claimed:
-            return f"{v:.2f}×"
-        return f"{100 * v:.1f}%"
-
-    out = ledger.copy()
-    out["our estimate (95% CI)"] = [
-        "–" if pd.isna(r.estimate) else f"{fmt(r.estimate, r.claimed)} ({fmt(r.ci_low, r.claimed)}–{fmt(r.ci_high, r.claimed)})"
-        for r in ledger.itertuples()]
-    out["n"] = ["–" if pd.isna(v) else f"{int(v):,}" for v in ledger["n"]]
-    return out[["id", "claim", "claimed", "our estimate (95% CI)", "n", "verdict"]]
 
 
 def methods_table(results: dict, versions: dict, input_sha256: str) -> pd.DataFrame:

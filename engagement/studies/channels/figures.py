@@ -1,6 +1,6 @@
-"""Charts of the channel-preferences study, all in the project theme (`engagement.plots`).
+"""Figures of the channel-preferences study, all in the project theme (`engagement.plots`).
 
-Each function takes the tidy tables that `engagement.channels` computes and returns a matplotlib
+Each function takes the tidy tables that the study's analysis modules compute and returns a matplotlib
 Figure titled with the question it answers and carrying its base n (`plots.finish`). Nothing here
 computes a statistic; the numbers come in already estimated.
 """
@@ -14,7 +14,9 @@ import matplotlib.pyplot as plt
 import numpy as np
 import pandas as pd
 
-from . import plots
+from ... import plots
+from ...heatmaps import heatmap, segment_heatmap  # noqa: F401  (the study draws these too)
+from ...heatmaps import subplots as _subplots
 
 ONLINE_COLOR = plots.PALETTE[0]
 OFFLINE_COLOR = plots.PALETTE[1]
@@ -24,12 +26,6 @@ NEUTRAL_COLOR = "#8a8a8a"
 
 def _width(height: float) -> tuple[float, float]:
     return (plots.FIG_WIDTH, max(height, 2.6))
-
-
-def _subplots(height: float, **kwargs):
-    """A figure 7 in wide with constrained layout, which keeps every axis label inside the figure so
-    that the base-n footnote `plots.finish` puts under it never overlaps one (and costs no extra draw)."""
-    return plt.subplots(figsize=_width(height), layout="constrained", **kwargs)
 
 
 def _finish(fig: plt.Figure, ax, title: str, n: float, note: str | None = None) -> plt.Figure:
@@ -93,23 +89,6 @@ def upset(indicators: pd.DataFrame, weights: np.ndarray, title: str, n: float, t
              f"({counts.iloc[:shown].sum():.0f}% of customers); a dot = channel used.",
              ha="left", va="top", fontsize=8, color="#555555")
     return fig
-
-
-def heatmap(matrix: pd.DataFrame, title: str, n: float, note: str | None = None, cbar_label: str = "%",
-            annot: pd.DataFrame | None = None, vmax: float | None = None) -> plt.Figure:
-    """Annotated heatmap of shares (rows × columns, values 0–1, shown in %)."""
-    import seaborn as sns
-
-    fig, ax = _subplots(0.45 * len(matrix) + 1.8)
-    labels = annot if annot is not None else (matrix * 100).map(lambda v: "" if pd.isna(v) else f"{v:.0f}")
-    sns.heatmap(matrix * 100, annot=labels.to_numpy(), fmt="", cmap="Blues", vmin=0,
-                vmax=None if vmax is None else vmax * 100, linewidths=0.5, linecolor="white",
-                cbar_kws={"label": cbar_label, "shrink": 0.8}, ax=ax, annot_kws={"fontsize": 8})
-    ax.set_xlabel("")
-    ax.set_ylabel("")
-    ax.tick_params(axis="x", rotation=0)
-    ax.tick_params(axis="y", rotation=0)
-    return _finish(fig, ax, title, n, note)
 
 
 def online_share_bars(table: pd.DataFrame, title: str, n: float, note: str | None = None) -> plt.Figure:
@@ -223,17 +202,3 @@ def diverging_likert(dist: pd.DataFrame, title: str, n: float, note: str | None 
               title_fontsize=7, frameon=False, handlelength=1.0, columnspacing=0.8)
     ax.grid(axis="y", visible=False)
     return _finish(fig, ax, title, n, note)
-
-
-def segment_heatmap(table: pd.DataFrame, title: str, n: float, note: str | None = None) -> plt.Figure:
-    """Column percentages of a banner table (rows × segment levels) with significance letters."""
-    shares = table.pivot(index="row", columns="column", values="share")
-    letters = table.pivot(index="row", columns="column", values="letters")
-    order_r = list(dict.fromkeys(table["row"]))
-    order_c = list(dict.fromkeys(table["column"]))
-    shares = shares.loc[order_r, order_c]
-    letters = letters.loc[order_r, order_c]
-    annot = pd.DataFrame(
-        [[f"{s * 100:.0f}" + (f" {l}" if isinstance(l, str) and l else "") for s, l in zip(rs, rl)]
-         for rs, rl in zip(shares.to_numpy(), letters.to_numpy())], index=shares.index, columns=shares.columns)
-    return heatmap(shares, title, n, note, annot=annot)

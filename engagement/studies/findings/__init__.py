@@ -1,0 +1,19 @@
+"""Findings (notebook 90, which opens the report): executive summary, claims ledger, change since
+the previous wave and methods notes, all written from the recorded results.json of the other
+notebooks.
+
+Layers: `summary` (analysis: sentences and tidy tables from results), `figures`
+(`wave_change_bars`), `sections` (summary list, ledger for the PDF, trend section). The claims and
+their verdict rule are `engagement.claims`; wave-over-wave changes are `engagement.trends`.
+"""
+
+from ...trends import load_previous, wave_changes
+from .figures import wave_change_bars
+from .sections import ledger_display, summary_markdown, trends_section
+from .summary import claims_ledger, executive_summary, methods_table
+
+#: results.json section written by notebook 90
+SECTION = "findings"
+
+__all__ = ["SECTION", "claims_ledger", "executive_summary", "ledger_display", "load_previous",
+           "methods_table", "summary_markdown", "trends_section", "wave_change_bars", "wave_changes"]
