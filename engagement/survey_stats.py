@@ -30,7 +30,8 @@ from dataclasses import dataclass
 from itertools import combinations
 
 import numpy as np
-from threadpoolctl import threadpool_limits
+import threadpoolctl
+from threadpoolctl import ThreadpoolController
 import pandas as pd
 from scipy import stats
 
@@ -51,6 +52,19 @@ __all__ = [
 ]
 
 
+@functools.cache
+def _threadpools() -> ThreadpoolController:
+    """One scan of the loaded native thread pools (``threadpool_limits`` rescans the process's
+    shared libraries on every call: 60 ms each on a busy machine, measured)."""
+    return ThreadpoolController()
+
+
+def _one_blas_thread():
+    """Context manager: numpy's BLAS on one thread (its library is loaded with numpy, so the
+    cached scan sees it)."""
+    return _threadpools().limit(limits=1, user_api="blas")
+
+
 def single_threaded(user_api: str | None = "blas"):
     """Decorator: run the function with one thread in the native thread pools of `user_api`
     ("blas"; None = every pool, OpenMP included). The linear algebra of the studies is on small
@@ -60,7 +74,7 @@ def single_threaded(user_api: str | None = "blas"):
     def decorate(fn):
         @functools.wraps(fn)
         def wrapper(*args, **kwargs):
-            with threadpool_limits(limits=1, user_api=user_api):
+            with threadpoolctl.threadpool_limits(limits=1, user_api=user_api):
                 return fn(*args, **kwargs)
 
         return wrapper
@@ -146,7 +160,7 @@ class Design:
         if self.calibration is None:
             return None
         root = np.sqrt(self.base_weights)
-        with threadpool_limits(limits=1, user_api="blas"):
+        with _one_blas_thread():
             U, s, _ = np.linalg.svd(root[:, None] * self.calibration, full_matrices=False)
         rank = int(np.sum(s > s.max() * max(self.calibration.shape) * np.finfo(float).eps)) if s.size else 0
         return np.ascontiguousarray(U[:, :rank]), root
@@ -186,7 +200,7 @@ class Design:
         if self.calibration is not None:
             q, root = self._projection
             # n x ~10 products: threaded BLAS only adds overhead (100x on a busy 2-core machine)
-            with threadpool_limits(limits=1, user_api="blas"):
+            with _one_blas_thread():
                 u = u - (q @ (q.T @ (root[:, None] * u))) / root[:, None]
         z = w[:, None] * u
         z = z - z.mean(axis=0)
@@ -230,7 +244,7 @@ def _indicator_covariance(design: Design, cell: np.ndarray, cell_group: np.ndarr
         d = np.bincount(key, design.base_weights, size)[present]
         x = xpat[present // slots]
         root = np.sqrt(d)[:, None]
-        with threadpool_limits(limits=1, user_api="blas"):
+        with _one_blas_thread():
             coef, *_ = np.linalg.lstsq(root * x, root * u, rcond=None)
         u = u - x @ coef
     zz = u.T @ (sum_w2[present][:, None] * u)
@@ -322,7 +336,7 @@ def _codes(values) -> tuple[np.ndarray, list]:
 def _observed_codes(values) -> tuple[np.ndarray, list]:
     """Like `_codes` but renumbered to the levels that actually occur."""
     codes, levels = _codes(values)
-    present = np.unique(codes[codes >= 0])
+    present = np.flatnonzero(np.bincount(codes[codes >= 0], minlength=len(levels)))
     remap = np.full(len(levels), -1)
     remap[present] = np.arange(present.size)
     return np.where(codes >= 0, remap[codes], -1), [levels[i] for i in present]
