@@ -37,9 +37,9 @@ lab: $(STAMP)
 simulate: $(STAMP)
 	$(BIN)/engagement simulate --out data/default
 
-## Time the pipeline at the default size and at 100,000 respondents; writes BENCHMARKS.md
+## Time pipeline vs bare computation at 5,000 and 100,000 (BENCH_ARGS="--large --outofcore 10000000" for more); writes BENCHMARKS.md
 bench: $(STAMP)
-	$(BIN)/python -m engagement.bench --out BENCHMARKS.md
+	$(BIN)/python -m engagement.bench --out BENCHMARKS.md $(BENCH_ARGS)
 
 ## Remove the environment and generated reports
 clean:

@@ -198,6 +198,36 @@ class Screening(_Strict):
     duplicate_columns: list[str] | None = None
 
 
+class Weighting(_Strict):
+    """Guard rails of the calibration to `margins` (R survey's ``calibrate`` and ``trimWeights``)."""
+
+    method: Literal["raking", "logit"] = Field(
+        "raking", description="raking (iterative proportional fitting) or logit: bounded calibration, "
+        "as R's calibrate(calfun = 'logit', bounds = ...), which keeps every weight / base weight in `bounds`")
+    bounds: list[float] | None = Field(
+        None, min_length=2, max_length=2,
+        description="[lower, upper] bounds on the g-weights (final / base weight, base scaled to mean 1) "
+        "for method logit; lower < 1 < upper, e.g. [0.3, 3]")
+    trim_lower: float | None = Field(
+        None, description="trim final weights below this (mean weight 1) and share the cut equally among "
+        "untrimmed weights, as R's trimWeights(lower = ...)")
+    trim_upper: float | None = Field(
+        None, description="trim final weights above this (mean weight 1), e.g. 5, as R's trimWeights(upper = ...)")
+    trim_strict: bool = Field(
+        False, description="repeat the trimming until no weight is outside the bounds (trimWeights(strict = TRUE))")
+    on_nonconvergence: Literal["error", "flag"] = Field(
+        "flag", description="flag (default): go on and mark every estimate with a 'flag' saying that the "
+        "weights miss the margins; error: stop with a message naming the largest margin error")
+
+    @model_validator(mode="after")
+    def _check_bounds(self):
+        if self.method == "logit" and self.bounds is None:
+            raise ValueError("weighting.bounds: method logit needs [lower, upper]")
+        if self.bounds is not None and not (0 <= self.bounds[0] < 1 < self.bounds[1]):
+            raise ValueError(f"weighting.bounds: expected 0 <= lower < 1 < upper, got {self.bounds}")
+        return self
+
+
 class Codebook(_Strict):
     survey: SurveyInfo = Field(default_factory=SurveyInfo)
     encoding: str = "utf-8"
@@ -221,6 +251,9 @@ class Codebook(_Strict):
     claims: list[ClaimItem] = Field(default_factory=list)
     #: population margins for raking: column -> {level: share}; shares must sum to 1
     margins: dict[str, dict[Code, float]] = Field(default_factory=dict)
+    weighting: Weighting = Field(
+        default_factory=Weighting, description="how the weights are calibrated to `margins`: method, "
+        "bounds, trimming and what to do when the calibration does not converge")
     behaviour: Behaviour = Field(default_factory=Behaviour)
     columns: dict[str, Column] = Field(default_factory=dict)
     screening: Screening = Field(default_factory=Screening)

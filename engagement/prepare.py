@@ -30,14 +30,19 @@ class Prepared:
 def weight_survey(df: pd.DataFrame, cb: Codebook) -> tuple[np.ndarray, dict]:
     """Final analysis weights (summing to n): raked to the codebook's margins when it gives them,
     starting from the file's own weight column when there is one."""
-    from .weighting import rake_weights, weight_diagnostics
+    from .weighting import calibrate_to_codebook, weight_diagnostics
 
     base = df[cb.weight].to_numpy(float) if cb.weight else None
     if cb.margins:
-        res = rake_weights(df, cb.margins, base_weight=base)
+        res = calibrate_to_codebook(df, cb, base_weight=base)
         w = np.asarray(res.weights, float)
-        info = {"method": "raking (iterative proportional fitting, weightipy)",
+        info = {"method": "raking (iterative proportional fitting, weightipy)" if res.method == "raking"
+                else f"bounded (logit) calibration, g-weights in {tuple(cb.weighting.bounds)}",
                 "variables": list(cb.margins), "iterations": res.iterations, "converged": bool(res.converged)}
+        if res.trimmed:
+            info["trimmed"] = res.trimmed
+        if res.flag:
+            info["flag"] = res.flag
     elif base is not None:
         w = base * len(base) / base.sum()
         info = {"method": f"design weights from column {cb.weight!r}, scaled to sum to n"}
@@ -52,11 +57,11 @@ def design_for(df: pd.DataFrame, cb: Codebook):
     """The survey design of an analysis table, for design-based SEs: raked weights carry their
     calibration matrix so that SEs account for the raking (as R's survey::rake does)."""
     from .survey_stats import Design
-    from .weighting import rake_weights
+    from .weighting import calibrate_to_codebook
 
     if cb.margins:
         base = df[cb.weight].to_numpy(float) if cb.weight else None
-        return Design.from_rake(rake_weights(df, cb.margins, base_weight=base))
+        return Design.from_rake(calibrate_to_codebook(df, cb, base_weight=base))
     if WEIGHT in df:
         return Design(df[WEIGHT].to_numpy(float))
     return Design.unweighted(len(df))

@@ -30,7 +30,8 @@ from dataclasses import dataclass
 from itertools import combinations
 
 import numpy as np
-from threadpoolctl import threadpool_limits
+import threadpoolctl
+from threadpoolctl import ThreadpoolController
 import pandas as pd
 from scipy import stats
 
@@ -51,6 +52,19 @@ __all__ = [
 ]
 
 
+@functools.cache
+def _threadpools() -> ThreadpoolController:
+    """One scan of the loaded native thread pools (``threadpool_limits`` rescans the process's
+    shared libraries on every call: 60 ms each on a busy machine, measured)."""
+    return ThreadpoolController()
+
+
+def _one_blas_thread():
+    """Context manager: numpy's BLAS on one thread (its library is loaded with numpy, so the
+    cached scan sees it)."""
+    return _threadpools().limit(limits=1, user_api="blas")
+
+
 def single_threaded(user_api: str | None = "blas"):
     """Decorator: run the function with one thread in the native thread pools of `user_api`
     ("blas"; None = every pool, OpenMP included). The linear algebra of the studies is on small
@@ -60,7 +74,7 @@ def single_threaded(user_api: str | None = "blas"):
     def decorate(fn):
         @functools.wraps(fn)
         def wrapper(*args, **kwargs):
-            with threadpool_limits(limits=1, user_api=user_api):
+            with threadpoolctl.threadpool_limits(limits=1, user_api=user_api):
                 return fn(*args, **kwargs)
 
         return wrapper
@@ -78,11 +92,25 @@ class Design:
     base_weights  the weights before calibration; the residualization is an OLS weighted
                   by them (unweighted when they are all 1, as for ``rake()`` from an
                   equal-probability design).  Ignored without ``calibration``.
+    calibrated_weights  the calibrated weights when ``weights`` were trimmed after calibration
+                  (R: ``trimWeights(calibrate(...))``).  R keeps the calibration of the
+                  untrimmed design for the variance: the scores are multiplied by the trimming
+                  factor t = weights / calibrated_weights, residualized, and weighted by the
+                  calibrated weights.  None = the weights are the calibrated weights (t = 1).
+    flag          a warning every estimate from this design must carry (e.g. raking that did
+                  not converge, so the SEs assume margins that the weights do not meet).
+                  Estimators add it as ``flag`` to their result when it is set.
+
+    The factorisation of the calibration matrix (an SVD of sqrt(base) * X) and the grouping of
+    rows by their calibration pattern are computed once per design, on first use, and reused by
+    every estimate and domain.
     """
 
     weights: np.ndarray
     calibration: np.ndarray | None = None
     base_weights: np.ndarray | None = None
+    calibrated_weights: np.ndarray | None = None
+    flag: str | None = None
 
     def __post_init__(self) -> None:
         w = np.asarray(self.weights, dtype=float)
@@ -100,6 +128,11 @@ class Design:
                 raise ValueError("base_weights must be finite, > 0 and one per row")
             object.__setattr__(self, "calibration", x)
             object.__setattr__(self, "base_weights", d)
+        if self.calibrated_weights is not None:
+            c = np.asarray(self.calibrated_weights, dtype=float)
+            if c.shape != w.shape or not np.all(np.isfinite(c)) or np.any(c <= 0):
+                raise ValueError("calibrated_weights must be finite, > 0 and one per row")
+            object.__setattr__(self, "calibrated_weights", None if np.array_equal(c, w) else c)
 
     @classmethod
     def unweighted(cls, n: int) -> Design:
@@ -108,12 +141,46 @@ class Design:
 
     @classmethod
     def from_rake(cls, result: RakeResult) -> Design:
-        """Design whose SEs account for the raking in ``result``."""
-        return cls(result.weights, result.calibration, result.base_weights)
+        """Design whose SEs account for the raking (or bounded calibration, and trimming) in
+        ``result``; flagged when the calibration did not converge."""
+        return cls(result.weights, result.calibration, result.base_weights,
+                   calibrated_weights=getattr(result, "calibrated_weights", None),
+                   flag=getattr(result, "flag", None))
 
     @property
     def n(self) -> int:
         return self.weights.size
+
+    # ---------------------------------------------------------------- cached factorisation
+    @functools.cached_property
+    def _projection(self) -> tuple[np.ndarray, np.ndarray] | None:
+        """(Q, sqrt(base)) with Q an orthonormal basis of the column space of sqrt(base) * X:
+        the residual of a base-weighted OLS of u on X is u - Q Q' (sqrt(base) u) / sqrt(base).
+        Same rank rule as ``numpy.linalg.lstsq(rcond=None)``, hence the same fitted values."""
+        if self.calibration is None:
+            return None
+        root = np.sqrt(self.base_weights)
+        with _one_blas_thread():
+            U, s, _ = np.linalg.svd(root[:, None] * self.calibration, full_matrices=False)
+        rank = int(np.sum(s > s.max() * max(self.calibration.shape) * np.finfo(float).eps)) if s.size else 0
+        return np.ascontiguousarray(U[:, :rank]), root
+
+    @functools.cached_property
+    def _patterns(self) -> tuple[np.ndarray, np.ndarray] | None:
+        """Rows grouped by their row of the calibration matrix: (pattern code per row, one row of X
+        per pattern).  Margin dummies take few distinct patterns (the cells of the margins' cross),
+        so estimates whose scores depend only on a row's category and pattern can be computed
+        from grouped sums.  None when X has too many distinct rows for that to pay."""
+        if self.calibration is None:
+            return np.zeros(self.n, dtype=np.int64), np.zeros((1, 0))
+        key = np.zeros(self.n, dtype=np.int64)
+        for column in self.calibration.T:
+            codes, uniques = pd.factorize(column)
+            key, combined = pd.factorize(key * len(uniques) + codes)
+            if len(combined) > max(64, self.n // 8):
+                return None
+        _, first = np.unique(key, return_index=True)
+        return key, self.calibration[first]
 
     def covariance(self, scores: np.ndarray) -> np.ndarray:
         """Covariance matrix of estimators with linearized scores ``scores`` (n x k).
@@ -121,19 +188,100 @@ class Design:
         An estimator theta-hat with theta-hat - theta ~= sum_i w_i u_i has score column u.
         With calibration, u is replaced by its residual from the base-weighted OLS on the
         calibration matrix; then z = w * u and V = n/(n-1) * sum (z - zbar)(z - zbar)'.
+        (After trimming: z = c * resid(t u), c the calibrated weights, t = w / c.)
         """
         u = np.asarray(scores, dtype=float)
         if u.ndim == 1:
             u = u[:, None]
+        w = self.weights
+        if self.calibrated_weights is not None:
+            w = self.calibrated_weights
+            u = (self.weights / w)[:, None] * u
         if self.calibration is not None:
-            root = np.sqrt(self.base_weights)[:, None]
-            # n x ~10 least squares: threaded BLAS only adds overhead (100x on a busy 2-core machine)
-            with threadpool_limits(limits=1, user_api="blas"):
-                coef, *_ = np.linalg.lstsq(root * self.calibration, root * u, rcond=None)
-            u = u - self.calibration @ coef
-        z = self.weights[:, None] * u
+            q, root = self._projection
+            # n x ~10 products: threaded BLAS only adds overhead (100x on a busy 2-core machine)
+            with _one_blas_thread():
+                u = u - (q @ (q.T @ (root[:, None] * u))) / root[:, None]
+        z = w[:, None] * u
         z = z - z.mean(axis=0)
         return self.n / (self.n - 1) * (z.T @ z)
+
+
+def _indicator_covariance(design: Design, cell: np.ndarray, cell_group: np.ndarray,
+                          est: np.ndarray, totals: np.ndarray) -> np.ndarray:
+    """`Design.covariance` of the scores of domain proportions, from grouped sums.
+
+    Row i falls in cell ``cell[i]`` (-1 = in no domain); cell m belongs to domain
+    ``cell_group[m]`` with weighted total ``totals[g]``, and estimates the share ``est[m]`` of its
+    domain.  The score of cell m is u_im = 1[i in g(m)] (1[cell_i = m] - est_m) / total_g(m), so a
+    row's score vector depends only on its cell and (with calibration) its row of X: the
+    residualization runs on one row per (pattern, cell) weighted by the summed base weights, and
+    z'z and sum z come from the summed w and w^2.  Same numbers as the dense n x k computation (to
+    round-off), at O(n) per call instead of O(n k p).
+    """
+    n, k = design.n, len(est)
+    patterns = design._patterns
+    # dense when grouping would not pay, or after trimming (the factor t varies within a group)
+    if patterns is None or patterns[1].shape[0] * (k + 1) > n or design.calibrated_weights is not None:
+        u = np.zeros((n, k))
+        rows = np.flatnonzero(cell >= 0)
+        group = cell_group[cell[rows]]
+        member = cell_group[None, :] == group[:, None]
+        u[rows] = member * (np.eye(k)[cell[rows]] - est) / totals[group][:, None]
+        return design.covariance(u)
+    pattern, xpat = patterns
+    slots = k + 1
+    key = pattern * slots + (cell + 1)
+    size = xpat.shape[0] * slots
+    w = design.weights
+    sum_w, sum_w2 = np.bincount(key, w, size), np.bincount(key, w * w, size)
+    present = np.flatnonzero(np.bincount(key, minlength=size) > 0)
+    table = np.zeros((slots, k))  # score vector of a row in no domain (0), or in cell m (m + 1)
+    member = cell_group[None, :] == cell_group[:, None]
+    table[1:] = member * (np.eye(k) - est) / totals[cell_group][:, None]
+    u = table[present % slots]
+    if design.calibration is not None:
+        d = np.bincount(key, design.base_weights, size)[present]
+        x = xpat[present // slots]
+        root = np.sqrt(d)[:, None]
+        with _one_blas_thread():
+            coef, *_ = np.linalg.lstsq(root * x, root * u, rcond=None)
+        u = u - x @ coef
+    zz = u.T @ (sum_w2[present][:, None] * u)
+    z_sum = sum_w[present] @ u
+    return n / (n - 1) * (zz - np.outer(z_sum, z_sum) / n)
+
+
+def _domain_shares(codes: np.ndarray, k: int, groups: np.ndarray, n_groups: int,
+                   design: Design) -> tuple[np.ndarray, np.ndarray]:
+    """Weighted totals of each cell (code) and of each group; rows with code -1 are left out."""
+    rows = codes >= 0
+    cell_total = np.bincount(codes[rows], design.weights[rows], minlength=k)
+    group_total = np.bincount(groups[rows], design.weights[rows], minlength=n_groups)
+    return cell_total, group_total
+
+
+def _flagged(result, design: Design):
+    """Carry the design's flag (e.g. non-converged raking) on a result dict or frame."""
+    if design.flag is None:
+        return result
+    if isinstance(result, pd.DataFrame):
+        return result.assign(flag=design.flag)
+    return result | {"flag": design.flag}
+
+
+def _srs_variance_of_mean(y: np.ndarray, dom: np.ndarray, design: Design, est: np.ndarray) -> np.ndarray:
+    """Variance of the mean under simple random sampling of the domain's n_D respondents with
+    replacement, the denominator of R's ``svymean(..., deff = "replace")``: the weighted
+    population variance (n_D / (n_D - 1) * sum w (y - m)^2 / sum w) over n_D."""
+    y = y if y.ndim == 2 else y[:, None]
+    w = design.weights[dom]
+    n_d = int(dom.sum())
+    if n_d < 2:
+        return np.full(est.shape, np.nan)
+    dev = y[dom] - est
+    var = (w @ dev**2) / w.sum() * n_d / (n_d - 1)
+    return var / n_d
 
 
 # ----------------------------------------------------------------------------- inputs
@@ -188,7 +336,7 @@ def _codes(values) -> tuple[np.ndarray, list]:
 def _observed_codes(values) -> tuple[np.ndarray, list]:
     """Like `_codes` but renumbered to the levels that actually occur."""
     codes, levels = _codes(values)
-    present = np.unique(codes[codes >= 0])
+    present = np.flatnonzero(np.bincount(codes[codes >= 0], minlength=len(levels)))
     remap = np.full(len(levels), -1)
     remap[present] = np.arange(present.size)
     return np.where(codes >= 0, remap[codes], -1), [levels[i] for i in present]
@@ -226,22 +374,31 @@ def _quantile(confidence: float, df: float | None = None) -> float:
 # ------------------------------------------------------------------------ estimators
 
 
-def weighted_mean(y, design: Design | None = None, domain=None, confidence: float = 0.95) -> dict:
+def weighted_mean(y, design: Design | None = None, domain=None, confidence: float = 0.95,
+                  deff: bool = False) -> dict:
     """Weighted mean with its design-based SE and a Wald CI using the normal quantile
     (R: ``confint(svymean(~y, design))``).  Rows with missing y, or outside ``domain``
-    (a boolean mask), are excluded as a domain, not by subsetting the design."""
+    (a boolean mask), are excluded as a domain, not by subsetting the design.
+
+    ``deff=True`` adds the design effect of this estimate, V / V_srs (R: ``svymean(...,
+    deff = "replace")``; V_srs from `_srs_variance_of_mean`)."""
     y = _numeric(y, "y")
     design = _design(design, y.size)
     dom = _mask(domain, y.size) & ~np.isnan(y)
     est, u = _domain_means(y, dom, design)
-    se = float(np.sqrt(design.covariance(u)[0, 0]))
+    var = float(design.covariance(u)[0, 0])
+    se = float(np.sqrt(var))
     q = _quantile(confidence)
     mean = float(est[0])
-    return {"estimate": mean, "se": se, "ci_low": mean - q * se, "ci_high": mean + q * se, "n": int(dom.sum())}
+    out = {"estimate": mean, "se": se, "ci_low": mean - q * se, "ci_high": mean + q * se, "n": int(dom.sum())}
+    if deff:
+        out["deff"] = float(var / _srs_variance_of_mean(y, dom, design, est)[0])
+    return _flagged(out, design)
 
 
 def weighted_proportion(
-    y_bool, design: Design | None = None, ci: str = "logit", domain=None, confidence: float = 0.95
+    y_bool, design: Design | None = None, ci: str = "logit", domain=None, confidence: float = 0.95,
+    deff: bool = False,
 ) -> dict:
     """Weighted proportion of True (or 1) with its design-based SE and a CI.
 
@@ -253,30 +410,41 @@ def weighted_proportion(
     exist; the logit method then falls back to a Clopper-Pearson interval with n replaced
     by Kish's effective sample size of the respondents' weights (Korn & Graubard 1998,
     with the design effect of unequal weighting) and reports ``ci_method`` accordingly.
+
+    ``deff=True`` adds the design effect V / (p (1 - p) / (n - 1)) (R: ``svymean(...,
+    deff = "replace")``); NaN when p is 0 or 1.
     """
     if ci not in ("logit", "wald"):
         raise ValueError(f"ci must be 'logit' or 'wald', got {ci!r}")
     y = _binary(y_bool, "y_bool")
     design = _design(design, y.size)
     dom = _mask(domain, y.size) & ~np.isnan(y)
-    est, u = _domain_means(y, dom, design)
-    p = float(est[0])
-    se = float(np.sqrt(design.covariance(u)[0, 0]))
+    cell = np.where(dom, np.nan_to_num(y), -1).astype(np.int64)
+    cell_total, group_total = _domain_shares(cell, 2, np.zeros(y.size, dtype=np.int64), 1, design)
+    if group_total[0] <= 0:
+        raise ValueError("the domain has no respondents with positive weight")
+    est = cell_total / group_total[0]
+    var = float(_indicator_covariance(design, cell, np.zeros(2, dtype=np.int64), est, group_total)[1, 1])
+    p = float(est[1])
+    se = float(np.sqrt(max(var, 0.0)))
     n = int(dom.sum())
     result = {"estimate": p, "se": se, "n": n}
+    if deff:
+        srs = p * (1 - p) / (n - 1) if n > 1 else np.nan
+        result["deff"] = float(var / srs) if srs > 0 else float("nan")
     if ci == "wald":
         q = _quantile(confidence)
-        return result | {"ci_low": p - q * se, "ci_high": p + q * se, "ci_method": "wald"}
+        return _flagged(result | {"ci_low": p - q * se, "ci_high": p + q * se, "ci_method": "wald"}, design)
     events = int(y[dom].sum())
     if 0 < events < n:  # decided on counts: a float p may miss 0 or 1 by round-off
         q = _quantile(confidence, df=n - 1)
         half = q * se / (p * (1 - p))
         logit = np.log(p / (1 - p))
-        return result | {
+        return _flagged(result | {
             "ci_low": float(stats.logistic.cdf(logit - half)),
             "ci_high": float(stats.logistic.cdf(logit + half)),
             "ci_method": "logit",
-        }
+        }, design)
     w = design.weights[dom]
     n_eff = w.sum() ** 2 / np.sum(w**2)
     alpha = 1 - confidence
@@ -285,28 +453,42 @@ def weighted_proportion(
     else:
         low, high = float(stats.beta.ppf(alpha / 2, n_eff, 1)), 1.0
     exact = float(events > 0)  # 0 or 1 exactly, whatever the round-off of the weighted mean
-    return result | {"estimate": exact, "se": 0.0, "ci_low": low, "ci_high": high, "ci_method": "clopper-pearson-kish"}
+    return _flagged(result | {"estimate": exact, "se": 0.0, "ci_low": low, "ci_high": high,
+                              "ci_method": "clopper-pearson-kish"}, design)
 
 
 def weighted_proportions(
-    categorical, design: Design | None = None, domain=None, confidence: float = 0.95
+    categorical, design: Design | None = None, domain=None, confidence: float = 0.95, deff: bool = False
 ) -> pd.DataFrame:
     """Weighted distribution of a categorical variable (R: ``svymean(~factor, design)``).
 
     One row per level (a pandas Categorical keeps its order and its unused levels; other
     input is sorted), with proportion, design-based SE, Wald CI (normal quantile) and the
-    unweighted count n.  Missing values are excluded as a domain.
+    unweighted count n.  Missing values are excluded as a domain.  ``deff=True`` adds each
+    level's design effect (R: ``svymean(~factor, design, deff = "replace")``).
     """
     codes, levels = _codes(categorical)
     design = _design(design, codes.size)
     dom = _mask(domain, codes.size) & (codes >= 0)
-    est, u = _domain_means(_one_hot(codes, len(levels)), dom, design)
-    se = np.sqrt(np.diag(design.covariance(u)))
+    k = len(levels)
+    cell = np.where(dom, codes, -1)
+    cell_total, group_total = _domain_shares(cell, k, np.zeros(codes.size, dtype=np.int64), 1, design)
+    if group_total[0] <= 0:
+        raise ValueError("the domain has no respondents with positive weight")
+    est = cell_total / group_total[0]
+    var = np.diag(_indicator_covariance(design, cell, np.zeros(k, dtype=np.int64), est, group_total))
+    se = np.sqrt(np.maximum(var, 0.0))
     q = _quantile(confidence)
-    counts = np.bincount(codes[dom], minlength=len(levels))
-    return pd.DataFrame(
+    counts = np.bincount(codes[dom], minlength=k)
+    out = pd.DataFrame(
         {"level": levels, "proportion": est, "se": se, "ci_low": est - q * se, "ci_high": est + q * se, "n": counts}
     )
+    if deff:
+        n_d = int(dom.sum())
+        srs = est * (1 - est) / (n_d - 1) if n_d > 1 else np.full(k, np.nan)
+        with np.errstate(divide="ignore", invalid="ignore"):
+            out["deff"] = np.where(srs > 0, var / srs, np.nan)
+    return _flagged(out, design)
 
 
 # ----------------------------------------------------------------------------- tests
@@ -348,8 +530,11 @@ def rao_scott_chisq(x, y, design: Design | None = None) -> dict:
         raise ValueError(
             f"cell ({xlev[k % r]!r}, {ylev[k // r]!r}) is empty; the Rao-Scott correction needs every cell"
         )
-    p, u = _domain_means(_one_hot(cell, r * c), complete, design)
-    V = design.covariance(u)
+    cell_total, group_total = _domain_shares(cell, r * c, np.zeros(cell.size, dtype=np.int64), 1, design)
+    if group_total[0] <= 0:
+        raise ValueError("the domain has no respondents with positive weight")
+    p = cell_total / group_total[0]
+    V = _indicator_covariance(design, cell, np.zeros(r * c, dtype=np.int64), p, group_total)
 
     grid_row, grid_col = np.arange(r * c) % r, np.arange(r * c) // r
     main = np.column_stack(
@@ -378,7 +563,7 @@ def rao_scott_chisq(x, y, design: Design | None = None) -> dict:
     unweighted = counts.reshape(c, r).T
     chi2_u, p_u, df_u, _ = stats.chi2_contingency(unweighted, correction=False)
     k = min(r, c) - 1
-    return {
+    return _flagged({
         "n": n,
         "rows": xlev,
         "columns": ylev,
@@ -396,7 +581,7 @@ def rao_scott_chisq(x, y, design: Design | None = None) -> dict:
         "unweighted_p_value": float(p_u),
         "cramers_v": float(np.sqrt(chi2_u / (n * k))),
         "weighted_cramers_v": float(np.sqrt(x2 / (n * k))),
-    }
+    }, design)
 
 
 def column_proportion_tests(x, y, design: Design | None = None, alpha: float = 0.05) -> pd.DataFrame:
@@ -429,15 +614,15 @@ def column_proportion_tests(x, y, design: Design | None = None, alpha: float = 0
         raise ValueError(f"{c} columns: at most {len(string.ascii_uppercase)} can be lettered")
     letters = string.ascii_uppercase[:c]
     complete = (xc >= 0) & (yc >= 0)
-    indicators = _one_hot(np.where(complete, xc, -1), r)
-
-    est = np.empty((r, c))
-    scores = []
-    for j in range(c):
-        e, u = _domain_means(indicators, complete & (yc == j), design)
-        est[:, j] = e
-        scores.append(u)
-    V = design.covariance(np.hstack(scores))  # block j holds column j's r proportions
+    # score m = j * r + i is row i's share within column j: block j holds column j's r proportions
+    cell = np.where(complete, yc * r + xc, -1)
+    cell_total, column_total = _domain_shares(cell, r * c, np.where(complete, yc, -1), c, design)
+    if np.any(column_total <= 0):
+        raise ValueError("the domain has no respondents with positive weight")
+    cell_group = np.arange(r * c) // r
+    flat = cell_total / column_total[cell_group]
+    est = flat.reshape(c, r).T
+    V = _indicator_covariance(design, cell, cell_group, flat, column_total)
 
     def at(i: int, j: int) -> int:
         return j * r + i
@@ -473,7 +658,7 @@ def column_proportion_tests(x, y, design: Design | None = None, alpha: float = 0
                     "higher_than": "".join(sorted(higher[j])),
                 }
             )
-    return pd.DataFrame.from_records(records)
+    return _flagged(pd.DataFrame.from_records(records), design)
 
 
 def _difference(y: np.ndarray, group, a, b, design: Design | None, confidence: float) -> dict:
@@ -506,7 +691,7 @@ def _difference(y: np.ndarray, group, a, b, design: Design | None, confidence: f
         raise ValueError("need at least 3 respondents across the two groups")
     q = _quantile(confidence, df=df)
     t_stat = diff / se if se > 0 else float("nan")
-    return {
+    return _flagged({
         "estimate": diff,
         "se": se,
         "ci_low": diff - q * se,
@@ -519,7 +704,7 @@ def _difference(y: np.ndarray, group, a, b, design: Design | None, confidence: f
         "estimate_b": float(est_b[0]),
         "n_a": n_a,
         "n_b": n_b,
-    }
+    }, design)
 
 
 def difference_in_means(y, group, a, b, design: Design | None = None, confidence: float = 0.95) -> dict:

@@ -425,3 +425,55 @@ def test_correlation_input_checks():
         correlation_with_ci([1, 2, 3, 4], [1, 2, 3, 4], method="kendall")
     with pytest.raises(ValueError, match="at least 4"):
         correlation_with_ci([1, 2, 3], [1, 2, 3])
+
+
+# ------------------------------------------------------------ factorise once, grouped sums
+
+
+def test_grouped_indicator_covariance_equals_the_dense_scores(survey, raked):
+    """Domain-proportion covariances from grouped sums (one row per calibration pattern x cell) equal
+    Design.covariance of the dense n x k score matrix, for one domain and for several (crosstab columns)."""
+    from engagement.survey_stats import _indicator_covariance
+
+    rng = np.random.default_rng(5)
+    n = raked.n
+    cell_x = rng.integers(0, 3, n)
+    column = rng.integers(0, 2, n)
+    inside = rng.random(n) < 0.8
+    for design in (raked, Design(raked.weights), Design.from_rake(rake_weights(survey, RAKE_MARGINS,
+                                                                               base_weight="w"))):
+        w = design.weights
+        cell = np.where(inside, column * 3 + cell_x, -1)
+        cell_group = np.arange(6) // 3
+        totals = np.bincount(column[inside], w[inside], 2)
+        est = np.bincount(cell[inside], w[inside], 6) / totals[cell_group]
+        dense = np.zeros((n, 6))
+        for m in range(6):
+            g = cell_group[m]
+            member = inside & (column == g)
+            dense[:, m] = member * ((cell == m) - est[m]) / totals[g]
+        np.testing.assert_allclose(_indicator_covariance(design, cell, cell_group, est, totals),
+                                   design.covariance(dense), rtol=1e-10, atol=1e-17)
+
+
+def test_the_calibration_is_factorised_once_per_design(raked, survey):
+    weighted_mean(survey["score"], raked)
+    projection, patterns = raked._projection, raked._patterns
+    weighted_proportions(survey["region"], raked)
+    column_proportion_tests(survey["happy"], survey["sex"], raked)
+    assert raked._projection is projection and raked._patterns is patterns
+    assert patterns[1].shape[0] == 6  # 2 sexes x 3 regions: the distinct rows of the calibration matrix
+
+
+def test_deff_of_a_simple_random_sample_is_one(survey):
+    got = weighted_mean(survey["score"], deff=True)
+    assert got["deff"] == pytest.approx(1.0, rel=REL)
+    share = weighted_proportion(survey["happy"], deff=True)
+    assert share["deff"] == pytest.approx(1.0, rel=REL)
+    table = weighted_proportions(survey["region"], deff=True)
+    np.testing.assert_allclose(table["deff"], 1.0, rtol=REL)
+
+
+def test_results_carry_no_deff_unless_asked(survey, raked):
+    assert "deff" not in weighted_mean(survey["score"], raked)
+    assert "deff" not in weighted_proportions(survey["region"], raked).columns
