@@ -27,6 +27,7 @@ from dataclasses import dataclass, field
 import numpy as np
 import pandas as pd
 
+from ...degrade import CannotEstimate
 from ...results import estimate
 from ...survey_stats import adjust_pvalues, single_threaded
 from .inputs import CLAIMED_RATIO, LoyaltyData
@@ -53,6 +54,7 @@ class Comparison:
     ratio: dict | None
     n_splits: int
     n_repeats: int
+    excluded: dict = field(default_factory=dict)  # outcome name -> why it could not be modelled
 
     def to_frame(self) -> pd.DataFrame:
         return self.summary
@@ -79,9 +81,13 @@ def compare_predictors(data: LoyaltyData, *, n_splits: int = 5, n_repeats: int =
     every outcome, on the same folds for all models of an outcome; then the CES − CSAT differences
     and the verdicts."""
     data.require_inputs()
-    rows, cvs = [], {}
+    rows, cvs, excluded = [], {}, {}
     for i, o in enumerate(data.inputs.outcomes):
         if not data.inputs.predictors_for(o):
+            continue
+        reason = data.unusable(o, min_per_class=n_splits)
+        if reason:
+            excluded[o.name] = reason
             continue
         d = data.outcome_data(o)
         models = data.models_for(o)
@@ -92,11 +98,13 @@ def compare_predictors(data: LoyaltyData, *, n_splits: int = 5, n_repeats: int =
         summ.insert(0, "outcome", o.name)
         summ["label"] = summ["model"].map({m: lab for m, (_, _, lab) in models.items()})
         rows.append(summ)
-    summary = pd.concat(rows, ignore_index=True) if rows else pd.DataFrame()
+    if not rows:
+        raise CannotEstimate("no loyalty outcome can be modelled: " + "; ".join(excluded.values()) + ".")
+    summary = pd.concat(rows, ignore_index=True)
     diffs = _differences(data, cvs)
     verdict = _verdict(data, cvs, diffs, n_splits, n_repeats)
     return Comparison(summary=summary, differences=diffs, cv=cvs, verdict=verdict,
-                      ratio=_ratio_record(data, diffs), n_splits=n_splits, n_repeats=n_repeats)
+                      ratio=_ratio_record(data, diffs), n_splits=n_splits, n_repeats=n_repeats, excluded=excluded)
 
 
 def _differences(data: LoyaltyData, cvs: dict[str, CVResult]) -> pd.DataFrame:

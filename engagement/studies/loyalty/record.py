@@ -120,8 +120,12 @@ def _comparison_section(data: LoyaltyData, comparison: Comparison) -> dict:
                 r = rr.iloc[0]
                 entry["ratio_r2"] = estimate(r["ratio"], r["ratio_low"], r["ratio_high"], cv.n)
         outs.append(entry)
+    if comparison.excluded:
+        outs_excluded = {"excluded_outcomes": comparison.excluded}
+    else:
+        outs_excluded = {}
     cv0 = next(iter(comparison.cv.values()), None)
-    out = {**_inputs_section(data), "outcomes": outs,
+    out = {**_inputs_section(data), **outs_excluded, "outcomes": outs,
            "cv": {"folds": cv0.n_splits, "repeats": cv0.n_repeats, "seed": data.seed,
                   "interval": "Nadeau–Bengio corrected resampled t"} if cv0 else None}
     ratio = comparison.ratio

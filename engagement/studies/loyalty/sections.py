@@ -45,7 +45,9 @@ def answer(comparison: Comparison, data: LoyaltyData) -> str | NotEstimated:
     """The verdict sentence and how to read the ratio chart."""
     v = comparison.verdict
     if not v:
-        return NotEstimated("loyalty.answer", data.comparison_skip_reason or "CES and CSAT were not both compared.")
+        why = (data.comparison_skip_reason or comparison.excluded.get(data.primary.name)
+               or "CES and CSAT were not both compared.")
+        return NotEstimated("loyalty.answer", why[0].upper() + why[1:])
     k, r = comparison.n_splits, comparison.n_repeats
     return (v.get("sentence", v.get("text", "")) + "\n\n" +
             f"*How to read it.* Each model is fitted on {k - 1}/{k} of the respondents and scored on the "
