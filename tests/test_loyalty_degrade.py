@@ -40,7 +40,7 @@ def _every_section(data):
         "dominance": attempt("loyalty.dominance", loyalty.scale_dominance, data, n_boot=10),
         "shape": attempt("loyalty.shape", loyalty.shape_of_effect, data),
         "by_channel": attempt("loyalty.by_channel", loyalty.by_channel, data, min_n=20),
-        "power": attempt("loyalty.power", loyalty.power, data, comparison, reps=0),
+        "c13": attempt("loyalty.answer", loyalty.compare_c13, data, n_boot=10),
     }
 
 
@@ -64,11 +64,12 @@ def test_an_outcome_with_one_class_is_left_out_with_its_reason(cb):
     data = loyalty.prepare(df, cb, seed=1)
     comparison = loyalty.compare_predictors(data, n_splits=3, n_repeats=1)
     assert "retained_12m" not in comparison.cv and "one class" in comparison.excluded["retained_12m"]
-    assert comparison.verdict  # the primary outcome (repurchase) is still compared
+    assert "repurchase" in comparison.cv  # the other outcomes are still compared
     assert "excluded_outcomes" in loyalty.results_section(data, comparison=comparison)
+    assert "retained_12m" not in set(loyalty.compare_c13(data, n_boot=5).table["outcome"])
     # a one-class primary outcome: the answer is not estimated, with the reason
     data = loyalty.prepare(df, cb, seed=1, primary="retained_12m")
-    answer = loyalty.sections.answer(loyalty.compare_predictors(data, n_splits=3, n_repeats=1), data)
+    answer = attempt("loyalty.answer", loyalty.compare_c13, data, n_boot=5)
     assert isinstance(answer, NotEstimated) and "one class" in answer.reason
     shape = attempt("loyalty.shape", loyalty.shape_of_effect, data)
     assert isinstance(shape, NotEstimated) and "one class" in shape.reason
@@ -86,8 +87,9 @@ def test_a_scale_nobody_answered_is_left_out(cb):
     data = loyalty.prepare(df, cb, seed=1)
     assert data.inputs.ces is None and "CES" in data.comparison_skip_reason
     assert any("no answers" in n for n in data.inputs.notes)
-    comparison = loyalty.compare_predictors(data, n_splits=3, n_repeats=1)
-    assert isinstance(loyalty.sections.answer(comparison, data), NotEstimated)
+    c13 = attempt("loyalty.answer", loyalty.compare_c13, data, n_boot=5)
+    assert isinstance(c13, NotEstimated) and isinstance(loyalty.sections.answer(c13), NotEstimated)
+    assert loyalty.compare_predictors(data, n_splits=3, n_repeats=1).cv  # CSAT + NPS still cross-validated
 
 
 def test_relative_weights_sum_to_r2_and_track_dominance():
