@@ -269,7 +269,10 @@ def _verdict(table: pd.DataFrame, data: LoyaltyData) -> tuple[dict, dict, dict]:
         + (f"The verdict **depends on the statistic** (ratios {ces} ÷ {csat}): {how}." if depends else
            f"The four statistics agree (ratios {ces} ÷ {csat}): {how}."))
     verdict = {"better": better, "c13": claim["verdict"], "depends_on_statistic": depends,
-               "by_statistic": ways, "versus_claim_by_statistic": claims_by, "text": f"{claim['verdict']} (primary: {PRIMARY_TEXT})", "sentence": sentence,
+               "by_statistic": ways, "versus_claim_by_statistic": claims_by, "text": claim["verdict"] + (
+                   " on the primary statistic; the verdict depends on the statistic ("
+                   + ", ".join(f"{STATISTIC_LABEL[k].split(' (')[0]}: {v}" for k, v in claims_by.items()) + ")"
+                   if depends else ""), "sentence": sentence,
                "statistic": PRIMARY_TEXT, "outcome": p["outcome"]}
     return verdict, claim, ratio
 
