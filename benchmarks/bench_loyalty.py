@@ -2,7 +2,8 @@
 
 Draws the default survey (or `--n` respondents) with the simulator, prepares it the way the notebook
 does (screening, raking), then times, each on its own: the repeated cross-validation of every model
-for every outcome, the dominance-analysis bootstrap, and the simulated power check. Prints one
+of the multi-parameter models for every outcome, the dominance-analysis bootstrap, the C13 paired
+bootstrap table, and the a priori power plan. Prints one
 markdown table row (`--header` adds the header), for `make bench` to collect:
 
     python benchmarks/bench_loyalty.py --header
@@ -17,13 +18,14 @@ import time
 from pathlib import Path
 
 from engagement.studies import loyalty
+from engagement.studies.loyalty import comparison as m
 from engagement.codebook import load_codebook
 from engagement.config import DEFAULT_N, DEFAULT_SEED
 from engagement.prepare import analysis_data, design_for
 from engagement.simulate import SimulationParams, write_survey
 
 HEADER = ("| respondents | CV folds × repeats | models fitted | CV (s) | dominance bootstrap (s) | "
-          "power check (s) | total (s) |\n|---:|---|---:|---:|---:|---:|---:|")
+          "C13 bootstrap (s) | power plan (s) | total (s) |\n|---:|---|---:|---:|---:|---:|---:|---:|")
 
 
 def _timed(fn):
@@ -38,7 +40,6 @@ def main(argv=None) -> None:
     ap.add_argument("--folds", type=int, default=5)
     ap.add_argument("--repeats", type=int, default=10)
     ap.add_argument("--boot", type=int, default=200, help="dominance bootstrap replicates")
-    ap.add_argument("--power-reps", type=int, default=20, help="simulated samples per size in the power check")
     ap.add_argument("--header", action="store_true", help="print the table header first")
     args = ap.parse_args(argv)
     with tempfile.TemporaryDirectory() as tmp:
@@ -48,12 +49,13 @@ def main(argv=None) -> None:
         study = loyalty.prepare(df, cb, design=design_for(df, cb), seed=DEFAULT_SEED)
         comparison, t_cv = _timed(lambda: loyalty.compare_predictors(study, n_splits=args.folds, n_repeats=args.repeats))
         _, t_dom = _timed(lambda: loyalty.scale_dominance(study, n_boot=args.boot))
-        _, t_pow = _timed(lambda: loyalty.power(study, comparison, reps=args.power_reps))
-    fits = sum(len(study.models_for(o)) for o in study.inputs.outcomes) * args.folds * args.repeats
+        _, t_c13 = _timed(lambda: loyalty.compare_c13(study, n_boot=args.boot))
+        _, t_pow = _timed(lambda: loyalty.planned_sample_size(study))
+    fits = sum(len(m.cv_models(study, o)) for o in study.inputs.outcomes) * args.folds * args.repeats
     if args.header:
         print(HEADER)
     print(f"| {len(df):,} | {args.folds} × {args.repeats} | {fits:,} | {t_cv:.2f} | {t_dom:.2f} ({args.boot} reps) | "
-          f"{t_pow:.2f} ({args.power_reps} reps/size) | {t_cv + t_dom + t_pow:.2f} |")
+          f"{t_c13:.2f} ({args.boot} reps) | {t_pow:.2f} | {t_cv + t_dom + t_c13 + t_pow:.2f} |")
     sys.stdout.flush()
 
 

@@ -138,6 +138,18 @@ DRIVER_LABELS = {"drv_delivery": "Delivery speed and reliability", "drv_website"
                  "drv_staff": "Helpfulness of staff", "drv_value": "Value for money", "drv_range": "Range of products"}
 
 
+#: planted C13 worlds (issue 10): (loading of loyalty on standardized CES for age groups 18-24 … 55+,
+#: loading on standardized CSAT). Effort matters more to older customers, who are under-represented
+#: in the skewed sample, so ignoring the weights understates CES. Population Somers' D ratios
+#: (CES ÷ CSAT, intention to buy again): about 1.5, 1.04 and 0.81 (values in truth.json "c13"); ignoring
+#: the weights gives about 0.1–0.15 less in each world.
+C13_WORLDS: dict[str, tuple[tuple[float, ...], float]] = {
+    "ces_ahead": ((0.05, 0.20, 0.60, 1.20, 1.70), 0.20),
+    "equal": ((0.00, 0.10, 0.35, 0.75, 1.10), 0.55),
+    "csat_ahead": ((0.00, 0.05, 0.20, 0.45, 0.70), 0.80),
+}
+
+
 @dataclass
 class SimulationParams:
     """Parameters of the generative model (defaults give the embedded survey)."""
@@ -192,8 +204,16 @@ def _persona_probs(params: SimulationParams) -> np.ndarray:
     return p / p.sum(axis=1, keepdims=True)
 
 
-def simulate_survey(params: SimulationParams | None = None) -> tuple[pd.DataFrame, pd.DataFrame, dict]:
-    """Draw one survey wave. Returns (survey, per-respondent truth, population truth)."""
+def simulate_survey(params: SimulationParams | None = None, *, c13_world: str | None = None,
+                    _population_truth: bool = True) -> tuple[pd.DataFrame, pd.DataFrame, dict]:
+    """Draw one survey wave. Returns (survey, per-respondent truth, population truth).
+
+    c13_world: one of C13_WORLDS ("ces_ahead", "equal", "csat_ahead") plants the CES-vs-CSAT truth
+    with an age × effort interaction instead of `effect_effort` / `effect_satisfaction`; the
+    population truth then holds, under "c13", the population value of every C13 verdict statistic.
+    None (default) draws the default survey unchanged."""
+    if c13_world is not None and c13_world not in C13_WORLDS:
+        raise ValueError(f"c13_world must be one of {sorted(C13_WORLDS)}, got {c13_world!r}")
     p = params or SimulationParams()
     rng = np.random.default_rng(p.seed)
     n = p.n
@@ -227,8 +247,15 @@ def simulate_survey(params: SimulationParams | None = None) -> tuple[pd.DataFram
     ces = _discretise(ease, np.array([-1.8, -1.1, -0.5, 0.1, 0.7, 1.4]), 1)  # 1-7
     csat = _discretise(sat, np.array([-1.6, -0.8, 0.0, 0.9]), 1)  # 1-5
 
-    # Loyalty from the reported scores (planted CES-vs-CSAT truth).
-    loyalty = (p.effect_effort * _zscore(ces) + p.effect_satisfaction * _zscore(csat)
+    # Loyalty from the reported scores (planted CES-vs-CSAT truth). A C13 world replaces the two
+    # loadings: effort's loading depends on age (see C13_WORLDS), so an unweighted estimate of the
+    # CES-vs-CSAT comparison on the young-heavy sample misses the population value.
+    if c13_world is not None:
+        effort_by_age, satisfaction = C13_WORLDS[c13_world]
+        load_effort, load_sat = np.asarray(effort_by_age)[age], satisfaction
+    else:
+        load_effort, load_sat = p.effect_effort, p.effect_satisfaction
+    loyalty = (load_effort * _zscore(ces) + load_sat * _zscore(csat)
                + LOYALTY_PERSONA[persona] + p.wave_loyalty_shift + p.loyalty_noise * rng.normal(size=n))
     nps = np.clip(np.round(7.9 + 1.6 * loyalty + 0.9 * rng.normal(size=n)), 0, 10).astype(int)
     repurchase = _likert5(0.4 + loyalty * 0.9 + 0.5 * rng.normal(size=n))
@@ -350,7 +377,27 @@ def simulate_survey(params: SimulationParams | None = None) -> tuple[pd.DataFram
     df = df.reset_index(drop=True)
     truth = truth.reset_index(drop=True)
 
-    return df, truth, population_truth(p)
+    if not _population_truth:
+        return df, truth, {}
+    pop = population_truth(p)
+    if c13_world is not None:
+        pop["c13"] = c13_population_truth(c13_world, p.seed)
+    return df, truth, pop
+
+
+def c13_population_truth(world: str, seed: int, n: int = 200_000) -> dict:
+    """Population values of the C13 verdict statistics in a planted world: CES and CSAT on
+    intention to buy again (the primary outcome), as asked, on a clean population draw with the
+    population's age, gender and region mix (so no weights are needed)."""
+    from .studies.loyalty.c13 import population_statistics  # the statistics live with the study
+
+    pop, _, _ = simulate_survey(SimulationParams(n=n, seed=seed + 10_000, skew_sample=False, speeder_rate=0,
+                                                 straightliner_rate=0, attention_fail_rate=0, duplicate_rate=0,
+                                                 item_missing_rate=0),
+                                c13_world=world, _population_truth=False)
+    return {"world": world, "outcome": "repurchase", "coding": "as asked", "population_n": n,
+            **population_statistics(pop["ces"].to_numpy(float), pop["csat"].to_numpy(float),
+                                    pop["repurchase"].to_numpy(float), "ordinal")}
 
 
 def _driver_ratings(seed: int, loyalty: np.ndarray) -> dict[str, np.ndarray]:
@@ -597,14 +644,15 @@ def extracts_codebook() -> list[dict]:
     ]
 
 
-def write_survey(out_dir: str | Path, params: SimulationParams | None = None, single_file: bool = False) -> dict[str, Path]:
+def write_survey(out_dir: str | Path, params: SimulationParams | None = None, single_file: bool = False, *,
+                 c13_world: str | None = None) -> dict[str, Path]:
     """Simulate and write survey.csv, codebook.yaml, truth.csv and truth.json into out_dir; unless
     `single_file`, the CRM columns go to crm.csv and the order metrics to orders.csv (issue 15), and the
-    codebook joins them back by customer id."""
+    codebook joins them back by customer id (`c13_world`: see `simulate_survey`)."""
     p = params or SimulationParams()
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
-    df, truth, pop = simulate_survey(p)
+    df, truth, pop = simulate_survey(p, c13_world=c13_world)
     paths = {"survey": out / "survey.csv", "codebook": out / "codebook.yaml",
              "truth": out / "truth.csv", "truth_json": out / "truth.json"}
     if not single_file:

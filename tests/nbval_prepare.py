@@ -19,7 +19,7 @@ from engagement.simulate import SimulationParams, write_survey
 #: small, fast settings for every study option a notebook may declare
 SMALL = {
     "cv_repeats": 2, "cv_folds": 3, "n_bootstrap": 20, "bootstrap_reps": 10, "power_reps": 0,
-    "stability_reps": 3, "n_init": 1, "power_sizes": [], "max_personas": 3,
+    "stability_reps": 3, "n_init": 1, "power_sizes": [], "max_personas": 3, "c13_bootstrap": 20,
 }
 
 

@@ -137,7 +137,6 @@ def test_study_runs_on_the_real_example_codebook(tmp_path):
     assert study.skip_reason is None and "CES" in study.comparison_skip_reason
     comparison = loyalty.compare_predictors(study, n_splits=5, n_repeats=2)
     summary = comparison.summary
-    assert set(summary["model"]) == {"csat", "image", "complaints", "both"}
-    assert comparison.differences.empty
-    gini = summary.query("model == 'csat' and metric == 'gini'")["estimate"].iloc[0]
+    assert set(summary["model"]) == {"both"}  # one-score models are not cross-validated (issue 10)
+    gini = summary.query("model == 'both' and metric == 'gini'")["estimate"].iloc[0]
     assert 0.2 < gini < 0.8  # satisfaction clearly predicts the stated loyalty item

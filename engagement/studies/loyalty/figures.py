@@ -9,8 +9,7 @@ import numpy as np
 import pandas as pd
 
 from ... import plots
-from ...degrade import NotEstimated
-from .comparison import Comparison
+from .c13 import C13Comparison
 from .inputs import CLAIMED_RATIO, LoyaltyData
 from .shape import Heterogeneity
 from .text import unless_not_estimated
@@ -31,32 +30,27 @@ def _done(fig, ax, title: str, n: float, note: str | None = None):
 
 
 @unless_not_estimated
-def ratio_forest(comparison: Comparison, data: LoyaltyData) -> plt.Figure:
-    """The chart that answers the question: CES / CSAT ratio of out-of-sample Gini per outcome with
-    95% CIs, against 1 (equally accurate) and 1.40 (the claim)."""
-    diffs = comparison.differences
-    if not len(diffs):
-        return NotEstimated("loyalty.answer", data.comparison_skip_reason or "CES and CSAT were not both compared.")
-    g = diffs[diffs["metric"] == "gini"].reset_index(drop=True)
-    fig, ax = _fig(1.2 + 0.55 * len(g))
-    pos = np.arange(len(g))
+def ratio_forest(c13: C13Comparison, data: LoyaltyData) -> plt.Figure:
+    """The chart that answers the question: the primary statistic's CES ÷ CSAT ratio (Somers' D) for
+    every outcome, as asked and as top-2 boxes, 95% CIs, against 1 (equal) and 1.40 (the claim)."""
+    g = c13.table[c13.table["statistic"] == "somers_d"].reset_index(drop=True)
+    fig, ax = _fig(1.2 + 0.45 * len(g))
     colors = [plots.PALETTE[0] if p else plots.PALETTE[7] for p in g["primary"]]
     for i, r in g.iterrows():
         ax.errorbar([r["ratio"]], [i], xerr=[[r["ratio"] - r["ratio_low"]], [r["ratio_high"] - r["ratio"]]],
-                    fmt="o", color=colors[i], capsize=3, lw=1.6, ms=6)
+                    fmt="o" if r["coding"] == "as asked" else "s", color=colors[i], capsize=3, lw=1.6, ms=6)
     ax.axvline(1.0, color="#444444", lw=1, ls="--")
     ax.axvline(CLAIMED_RATIO, color=plots.PALETTE[1], lw=1.4)
     ax.text(1.0, -0.75, " equally accurate", fontsize=8, color="#444444", va="center")
     ax.text(CLAIMED_RATIO, -0.75, " claim: 40% more accurate", fontsize=8, color=plots.PALETTE[1], va="center")
-    ax.set_yticks(pos, [f"{lab}{' (primary)' if p else ''}" for lab, p in zip(g["label"], g["primary"])])
+    ax.set_yticks(np.arange(len(g)), [f"{lab} — {c}{' (primary)' if p else ''}"
+                                      for lab, c, p in zip(g["outcome_label"], g["coding"], g["primary"])])
     ax.set_ylim(len(g) - 0.5, -1.2)
-    lo = min(0.8, float(g["ratio_low"].min()) - 0.05)
-    hi = max(1.5, float(g["ratio_high"].max()) + 0.05)
-    ax.set_xlim(lo, hi)
+    ax.set_xlim(min(0.8, float(g["ratio_low"].min()) - 0.05), max(1.5, float(g["ratio_high"].max()) + 0.05))
     ces, csat = data.inputs.ces.label, data.inputs.csat.label
-    ax.set_xlabel(f"out-of-sample Gini of {ces} alone ÷ Gini of {csat} alone (95% CI)")
+    ax.set_xlabel(f"Somers' D of {ces} ÷ Somers' D of {csat} (95% CI)")
     return _done(fig, ax, f"Does {ces} predict loyalty 40% more accurately than {csat}?", int(g["n"].max()),
-                 "Repeated stratified cross-validation; intervals corrected for overlapping folds.")
+                 "Full sample; paired design-aware bootstrap intervals.")
 
 
 @unless_not_estimated

@@ -10,9 +10,9 @@ import pandas as pd
 
 from ...survey_stats import adjust_pvalues, single_threaded, weighted_mean
 from ...degrade import CannotEstimate
-from .dominance import dominance_analysis
+from .dominance import dominance_analysis, exact_is_cheap, relative_weights
 from .inputs import LoyaltyData, _zscore, merge_sparse_levels
-from .models import fit_model, nested_test
+from .models import collapse, fit_model, nested_test
 
 
 @single_threaded()
@@ -23,6 +23,8 @@ def incremental_validity(data: LoyaltyData) -> pd.DataFrame:
     data.require_inputs()
     rows = []
     for o in data.inputs.outcomes:
+        if data.unusable(o):
+            continue
         d = data.outcome_data(o)
         base = data.models_for(o).get("both", (None,))[0]
         if not base or len(base) < 2:
@@ -51,8 +53,8 @@ def scale_dominance(data: LoyaltyData, n_boot: int = 200) -> pd.DataFrame:
     data.require_inputs()
     rows = []
     for i, o in enumerate(data.inputs.outcomes):
-        preds = [p.name for p in data.inputs.predictors_for(o)]
-        if len(preds) < 2 or len(preds) > 8:
+        preds = [p.name for p in data.drivers_for(o)]
+        if len(preds) < 2 or len(preds) > 8 or data.unusable(o):
             continue
         d = data.outcome_data(o)
         res = dominance_analysis(o.family, d.y, d.design(preds), preds, d.w, n_boot=n_boot,
@@ -69,21 +71,38 @@ def scale_dominance(data: LoyaltyData, n_boot: int = 200) -> pd.DataFrame:
 @single_threaded()
 def driver_importance(data: LoyaltyData, drivers: list[str], n_boot: int = 0) -> pd.DataFrame:
     """Key-driver quad map table for declared driver items on the primary outcome: importance =
-    general-dominance share of pseudo-R², performance = weighted mean on a 0–100 scale."""
+    general-dominance share of pseudo-R² (exact while cheap, else Johnson's relative weights; the
+    `method` column says which), performance = weighted mean on a 0–100 scale. Outcomes are never drivers."""
     data.require_inputs()
     if not drivers:
         raise CannotEstimate("the codebook declares no driver items (attribute ratings such as delivery speed or "
                              "ease of navigation) to place on an importance × performance map.")
+    # an outcome (NPS, repurchase intention …) is never a driver of another outcome
+    drivers = [c for c in drivers if c not in data.outcome_columns]
+    if not drivers:
+        raise CannotEstimate("every declared driver item is a loyalty outcome; outcomes are not drivers.")
     o = data.primary
     y_all = o.values(data.df)
     X = data.df[drivers].apply(pd.to_numeric, errors="coerce")
     ok = (y_all.notna() & X.notna().all(axis=1)).to_numpy()
+    min_n = max(30, 5 * len(drivers))
+    if ok.sum() < min_n:
+        raise CannotEstimate(f"only {int(ok.sum())} respondents answered the outcome and every driver item; "
+                             f"{min_n} are needed for {len(drivers)} drivers.")
     w = data.weights[ok]
     y = y_all.to_numpy()[ok]
     if o.family == "ordinal":
         y, _, _ = merge_sparse_levels(y, data.min_level_n)
+    if len(np.unique(y)) < 2:
+        raise CannotEstimate(f"every respondent gave the same answer to {o.label}; nothing to explain.")
     Z = np.column_stack([_zscore(X[c].to_numpy(float)[ok], w) for c in drivers])
-    dom = dominance_analysis(o.family, y, Z, drivers, w, n_boot=n_boot, seed=data.seed + 7)
+    n_cells = len(collapse([y, *Z.T], w)[0])
+    if exact_is_cheap(n_cells, len(drivers)):
+        dom = dominance_analysis(o.family, y, Z, drivers, w, n_boot=n_boot, seed=data.seed + 7)
+        dom["method"] = "general dominance (exact, all subsets)"
+    else:
+        dom = relative_weights(y, Z, drivers, w, n_boot=n_boot, seed=data.seed + 7)
+        dom["method"] = "relative weights (Johnson 2000; approximates general dominance)"
     perf = []
     for c in drivers:
         spec = data.cb.columns.get(c)

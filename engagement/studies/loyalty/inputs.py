@@ -25,6 +25,8 @@ from ...survey_stats import Design
 from .models import FAMILY_OF_KIND
 
 SECTION = "loyalty"
+#: fewest complete respondents for any loyalty model
+MIN_RESPONDENTS = 30
 CLAIMED_RATIO = 1.40
 #: figures quoted with the CES claim (../shared/seed-facts.md, "Notes on the CES claim")
 GARTNER_DISLOYAL_HIGH_EFFORT = 0.96
@@ -291,6 +293,42 @@ class LoyaltyData:
         if self.skip_reason:
             raise CannotEstimate(self.skip_reason)
 
+    @property
+    def outcome_columns(self) -> set[str]:
+        """Every loyalty outcome's column."""
+        return {o.outcome.column for o in self.inputs.outcomes}
+
+    def drivers_for(self, outcome: LoyaltyOutcome) -> list[Predictor]:
+        """Scales that may explain `outcome` in an importance analysis: not the outcome itself, and
+        no other loyalty outcome either (NPS is an outcome, not a driver of repurchase)."""
+        return [p for p in self.inputs.predictors_for(outcome) if not set(p.columns) & self.outcome_columns]
+
+    def unusable(self, outcome: LoyaltyOutcome, min_per_class: int = 5) -> str | None:
+        """Why `outcome` cannot be modelled on this table (too few respondents, one class), or None.
+        `min_per_class`: respondents needed in the smaller class of a binary outcome (one per fold)."""
+        if not self.inputs.predictors_for(outcome):
+            return "no scale other than the outcome itself to predict it with"
+        d = self.outcome_data(outcome)
+        if d.n < MIN_RESPONDENTS:
+            return (f"only {d.n} respondents answered {outcome.label} and every predictor and control; "
+                    f"at least {MIN_RESPONDENTS} are needed")
+        if outcome.family != "linear":
+            counts = np.bincount(d.y.astype(int))
+            counts = counts[counts > 0]
+            if len(counts) < 2:
+                return f"all {d.n} respondents give the same answer to {outcome.label} (one class): nothing to predict"
+            if outcome.family == "binary" and counts.min() < min_per_class:
+                return (f"only {counts.min()} of {d.n} respondents are in the smaller class of {outcome.label}; "
+                        f"at least {min_per_class} are needed")
+        elif np.ptp(d.y) == 0:
+            return f"all {d.n} respondents give the same value of {outcome.label}: nothing to predict"
+        return None
+
+    def require_usable(self, outcome: LoyaltyOutcome) -> None:
+        reason = self.unusable(outcome)
+        if reason:
+            raise CannotEstimate(reason[0].upper() + reason[1:] + ".")
+
     def outcome(self, name: str) -> LoyaltyOutcome:
         return next(o for o in self.inputs.outcomes if o.name == name)
 
@@ -399,6 +437,17 @@ def prepare(df: pd.DataFrame, cb: Codebook, *, design: Design | None = None, ces
     if design is None:
         design = Design(df[WEIGHT].to_numpy(float) if WEIGHT in df else np.ones(len(df)))
     scores = pd.DataFrame({p.name: p.scores(df, cb) for p in inputs.predictors}, index=df.index)
+    empty = [p for p in inputs.predictors if scores[p.name].isna().all()]
+    if empty:  # a scale nobody answered predicts nothing: leave it out, and say so
+        names = {p.name for p in empty}
+        inputs = LoyaltyInputs(
+            predictors=[p for p in inputs.predictors if p.name not in names], outcomes=inputs.outcomes,
+            controls=inputs.controls, ces=None if inputs.ces and inputs.ces.name in names else inputs.ces,
+            csat=None if inputs.csat and inputs.csat.name in names else inputs.csat,
+            channel_column=inputs.channel_column, channel_labels=inputs.channel_labels,
+            notes=inputs.notes + [f"{p.label} has no answers in this file; it is left out of every analysis."
+                                  for p in empty])
+        scores = scores.drop(columns=sorted(names))
     return LoyaltyData(df=df, cb=cb, inputs=inputs, design=design, scores=scores,
                        primary=_choose_primary(inputs, primary), seed=seed, min_level_n=min_level_n)
 

@@ -7,14 +7,14 @@ from typing import Any
 
 import pandas as pd
 
-from ...claims import claim_entry
 from ...degrade import NotEstimated
 from ...results import estimate
 from ...results import record as record_section
-from .comparison import Comparison
+from .c13 import PRIMARY_TEXT, C13Comparison
+from .comparison import Comparison, cv_models
 from .inputs import SECTION, LoyaltyData
 from .models import FAMILY_LABEL
-from .power import Power
+from .power import PowerPlan
 from .shape import Heterogeneity
 from .text import records
 
@@ -34,7 +34,8 @@ def _table(key: str, result: Any) -> Any:
     return records(result)
 
 
-def results_section(data: LoyaltyData, *, comparison: Comparison | NotEstimated | None = None,
+def results_section(data: LoyaltyData, *, c13: C13Comparison | NotEstimated | None = None,
+                    comparison: Comparison | NotEstimated | None = None,
                     levels: pd.DataFrame | NotEstimated | None = None,
                     worst_vs_best: pd.DataFrame | NotEstimated | None = None,
                     correlations: pd.DataFrame | NotEstimated | None = None,
@@ -44,7 +45,7 @@ def results_section(data: LoyaltyData, *, comparison: Comparison | NotEstimated 
                     shape: pd.DataFrame | NotEstimated | None = None,
                     by_channel: Heterogeneity | NotEstimated | None = None,
                     by_persona: Heterogeneity | NotEstimated | None = None,
-                    power: Power | NotEstimated | None = None) -> dict:
+                    power: PowerPlan | NotEstimated | None = None) -> dict:
     """The `loyalty` section: per-outcome metrics, the ratio, the verdicts, the C13 claims entry and
     every other result given (a `NotEstimated` is recorded as a skip note with its reason; None = not run)."""
     sections: dict = {}
@@ -65,11 +66,15 @@ def results_section(data: LoyaltyData, *, comparison: Comparison | NotEstimated 
     if isinstance(power, NotEstimated):
         sections["power"] = _note("power", power)
     elif power is not None:
-        sections["power"] = {"table": records(power.table), **power.info}
+        sections["power"] = power.as_record()
     if isinstance(comparison, NotEstimated):
-        sections["answer"] = _note("answer", comparison)
-    elif comparison is not None and not comparison.verdict and data.comparison_skip_reason:
-        sections["answer"] = {"section": TITLES["answer"], "skipped": True, "reason": data.comparison_skip_reason}
+        sections["comparison"] = _note("comparison", comparison)
+    if isinstance(c13, NotEstimated):
+        sections["answer"] = _note("answer", c13)
+    elif c13 is not None:
+        sections |= {"c13": {"table": records(c13.table), "primary_statistic": PRIMARY_TEXT, "bootstrap": c13.n_boot,
+                             "interval": "percentile, paired design-aware bootstrap (raked weights recalibrated)"},
+                     "ratio": c13.ratio, "verdict": c13.verdict, "claims": [c13.claim]}
     if data.skip_reason:
         return {"skipped": True, "reason": data.skip_reason, **sections}
     comp = comparison if isinstance(comparison, Comparison) else None
@@ -89,49 +94,28 @@ def _inputs_section(data: LoyaltyData) -> dict:
 
 
 def _comparison_section(data: LoyaltyData, comparison: Comparison) -> dict:
-    summary, diffs, verdict = comparison.summary, comparison.differences, comparison.verdict
     outs = []
     for o in data.inputs.outcomes:
         if o.name not in comparison.cv:
             continue
         cv = comparison.cv[o.name]
         d = data.outcome_data(o)
-        s = summary[summary["outcome"] == o.name]
+        s = comparison.summary[comparison.summary["outcome"] == o.name]
         models = []
-        for m, (preds, ctrl, label) in data.models_for(o).items():
+        for m, (preds, ctrl, label) in cv_models(data, o).items():
             sm = s[s["model"] == m]
             models.append({"model": m, "label": label, "predictors": preds, "controls": ctrl,
                            "metrics": {r.metric: estimate(r.estimate, r.ci_low, r.ci_high, cv.n)
                                        for r in sm.itertuples()}})
-        entry = {"name": o.name, "label": o.label, "kind": o.kind, "model": FAMILY_LABEL[o.family],
-                 "n": cv.n, "primary": o is data.primary, "levels": d.levels, "notes": d.notes, "models": models}
-        if len(diffs):
-            dd = diffs[diffs["outcome"] == o.name]
-            entry["ces_minus_csat"] = {r.metric: {"estimate": r.estimate, "ci_low": r.ci_low, "ci_high": r.ci_high,
-                                                  "p_value": r.p_value, "p_holm": r.p_holm} for r in dd.itertuples()}
-            g = dd[dd["metric"] == "gini"]
-            if len(g):
-                r = g.iloc[0]
-                entry["ratio_gini"] = estimate(r["ratio"], r["ratio_low"], r["ratio_high"], cv.n)
-                entry["better"] = ("ces" if r["ratio_low"] > 1 else "csat" if r["ratio_high"] < 1
-                                   else "not distinguishable")
-            rr = dd[dd["metric"] == "r2"]
-            if len(rr):
-                r = rr.iloc[0]
-                entry["ratio_r2"] = estimate(r["ratio"], r["ratio_low"], r["ratio_high"], cv.n)
-        outs.append(entry)
+        outs.append({"name": o.name, "label": o.label, "kind": o.kind, "model": FAMILY_LABEL[o.family],
+                     "n": cv.n, "primary": o is data.primary, "levels": d.levels, "notes": d.notes, "models": models})
     cv0 = next(iter(comparison.cv.values()), None)
     out = {**_inputs_section(data), "outcomes": outs,
            "cv": {"folds": cv0.n_splits, "repeats": cv0.n_repeats, "seed": data.seed,
-                  "interval": "Nadeau–Bengio corrected resampled t"} if cv0 else None}
-    ratio = comparison.ratio
-    if ratio is not None:
-        out["ratio"] = ratio
-        out["verdict"] = verdict
-        out["claims"] = [claim_entry("C13", ratio["estimate"], ratio["ci_low"], ratio["ci_high"], ratio["n"],
-                                     statistic=ratio["statistic"], outcome=ratio["outcome"],
-                                     study_verdict=verdict.get("c13"), better=verdict.get("better"),
-                                     unit="ratio")]
+                  "interval": "Nadeau–Bengio corrected resampled t",
+                  "models": "more than one parameter (one-score models: see c13)"} if cv0 else None}
+    if comparison.excluded:
+        out["excluded_outcomes"] = comparison.excluded
     return out
 
 

@@ -7,14 +7,14 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from ...degrade import NotEstimated
 from .comparison import Comparison
 from .inputs import (GARTNER_DISLOYAL_HIGH_EFFORT, GARTNER_DISLOYAL_LOW_EFFORT, GARTNER_REPURCHASE_LOW_EFFORT,
                      LoyaltyData)
 from .models import FAMILY_LABEL
-from .power import Power
+from .c13 import STATISTICS, C13Comparison
+from .power import PowerPlan
 from .shape import Heterogeneity
-from .text import fmt_ci, fmt_p, nice, unless_not_estimated
+from .text import fmt_ci, fmt_p, unless_not_estimated
 
 
 def inputs_table(data: LoyaltyData) -> pd.DataFrame:
@@ -41,19 +41,44 @@ def inputs_notes(data: LoyaltyData) -> str:
 
 
 @unless_not_estimated
-def answer(comparison: Comparison, data: LoyaltyData) -> str | NotEstimated:
-    """The verdict sentence and how to read the ratio chart."""
-    v = comparison.verdict
-    if not v:
-        return NotEstimated("loyalty.answer", data.comparison_skip_reason or "CES and CSAT were not both compared.")
-    k, r = comparison.n_splits, comparison.n_repeats
-    return (v.get("sentence", v.get("text", "")) + "\n\n" +
-            f"*How to read it.* Each model is fitted on {k - 1}/{k} of the respondents and scored on the "
-            f"other 1/{k}, for each of the {k} parts and {r} times over with different splits. The Gini (2·AUC − 1; "
-            "for ordered outcomes Somers' D, 2·Harrell's C − 1) measures how well a model ranks customers from least "
-            "to most loyal. The ratio CES ÷ CSAT is the \"X times as accurate\" figure; 1.40 is the claim. Intervals "
-            "allow for the overlap between cross-validation folds (Nadeau–Bengio correction); an interval computed "
-            "as if the folds were independent would be about four times too narrow.")
+def answer(c13: C13Comparison) -> str:
+    """The C13 verdict sentence (it names its statistic) and how to read the table and chart."""
+    return (c13.verdict["sentence"] + "\n\n" +
+            "*How to read it.* Somers' D (the Gini, 2·AUC − 1 for a yes/no outcome) and Kendall's τ-b measure how "
+            "well one score ranks customers from least to most loyal; pseudo-R² how much of the outcome's "
+            "uncertainty a model on the score removes (it is roughly the square of a rank statistic, so its ratios "
+            "look about twice as large); log-loss is that model's average surprise (lower is better). Each ratio is "
+            "CES ÷ CSAT on the same respondents; its 95% interval comes from "
+            f"{c13.n_boot} paired bootstrap replicates that redraw respondents and recalibrate the weights. "
+            "\"Top-2 box\" recodes each scale to its two best points, as de Haan, Verhoef & Wiesel (2015) did.")
+
+
+@unless_not_estimated
+def c13_table(c13: C13Comparison) -> pd.DataFrame:
+    """One row per outcome and coding: Somers' D of each scale, and the CES ÷ CSAT ratio of every
+    statistic with its 95% interval; the primary statistic's row is marked."""
+    t = c13.table
+    rows = []
+    for (o, coding), g in t.groupby(["outcome_label", "coding"], sort=False):
+        by = {r.statistic: r for r in g.itertuples()}
+        sd = by.get("somers_d")
+        row = {"outcome": o, "scales": coding,
+               "Somers' D: CES · CSAT": f"{sd.ces:.3f} · {sd.csat:.3f}" if sd is not None else "–"}
+        for stat in STATISTICS:
+            r = by.get(stat)
+            label = {"somers_d": "Somers' D", "kendall_tau_b": "Kendall τ-b", "pseudo_r2": "pseudo-R²",
+                     "log_loss": "log-loss"}[stat]
+            row[f"{label} ratio"] = (fmt_ci(r.ratio, r.ratio_low, r.ratio_high, 2) + (" ◆" if r.primary else "")
+                                     if r is not None else "–")
+        row["n"] = int(g["n"].iloc[0])
+        rows.append(row)
+    return pd.DataFrame(rows)
+
+
+def c13_caption(data: LoyaltyData) -> str:
+    return (f"{data.inputs.ces.label} ÷ {data.inputs.csat.label} for every outcome, as asked and as top-2 boxes "
+            "(95% paired bootstrap intervals; ◆ the primary statistic, declared before the data; log-loss: below 1 "
+            "favours CES)")
 
 
 @unless_not_estimated
@@ -117,41 +142,17 @@ def accuracy_table(comparison: Comparison, data: LoyaltyData) -> pd.DataFrame:
 
 
 @unless_not_estimated
-def differences_table(comparison: Comparison) -> pd.DataFrame:
-    """CES − CSAT paired differences per outcome, with the Gini and pseudo-R² ratios."""
-    diffs = comparison.differences
-    if not len(diffs):
-        return diffs
-    rows = []
-    for o, g in diffs.groupby("label", sort=False):
-        row = {"outcome": o}
-        for r in g.itertuples():
-            lab = {"gini": "Δ Gini", "r2": "Δ R² / pseudo-R²", "log_loss": "Δ log-loss", "brier": "Δ Brier",
-                   "rmse": "Δ RMSE"}[r.metric]
-            row[lab] = fmt_ci(r.estimate, r.ci_low, r.ci_high, 3)
-            if r.metric == "gini":
-                row["Gini ratio"] = fmt_ci(r.ratio, r.ratio_low, r.ratio_high, 2)
-                row["p (Holm)"] = fmt_p(r.p_holm)
-            if r.metric == "r2":
-                row["R² ratio"] = fmt_ci(r.ratio, r.ratio_low, r.ratio_high, 2)
-        rows.append(row)
-    return pd.DataFrame(rows)
-
-
-def differences_caption(data: LoyaltyData) -> str:
-    return (f"{data.inputs.ces.label} − {data.inputs.csat.label}: paired differences over the same folds (95% CI); "
-            "ratios of fold-mean Gini and pseudo-R²; p Holm-adjusted across outcomes")
-
-
-@unless_not_estimated
 def comparison_notes(comparison: Comparison, data: LoyaltyData) -> str:
-    """How to read the differences, and the levels merged for each outcome."""
-    text = ("Positive Δ Gini / Δ R² and negative Δ log-loss / Δ Brier / Δ RMSE favour CES. The R² ratio is "
-            "roughly the square of the Gini ratio, so it makes any gap look about twice as large: the Gini ratio "
-            "is the statistic judged against the claim. \"R² / pseudo-R²\" is R² for OLS outcomes and McFadden's "
-            "pseudo-R² for logit models (1 − out-of-sample log-likelihood ÷ that of the training shares).")
+    """Why only multi-parameter models are cross-validated; outcomes left out; levels merged."""
+    text = (f"Cross-validated ({comparison.n_repeats} × {comparison.n_splits} folds) are the models with more than "
+            "one parameter to learn; a model on one score only learns a sign, so its out-of-sample Gini equals its "
+            "full-sample Somers' D and the single scores are compared in the table above instead. \"R² / "
+            "pseudo-R²\" is R² for OLS outcomes and McFadden's pseudo-R² for logit models (1 − out-of-sample "
+            "log-likelihood ÷ that of the training shares); intervals allow for the overlap between folds "
+            "(Nadeau–Bengio correction).")
     notes = [f"- {o.label}: {n}" for o in data.inputs.outcomes if o.name in comparison.cv
              for n in data.outcome_data(o).notes]
+    notes += [f"- {data.outcome(name).label} not modelled: {why}." for name, why in comparison.excluded.items()]
     return "\n\n".join([text, *(["\n".join(notes)] if notes else [])])
 
 
@@ -187,6 +188,11 @@ def drivers_table(kd: pd.DataFrame) -> pd.DataFrame:
         "performance 0–100 (95% CI)": [
             fmt_ci(a, b, c, 1) for a, b, c in zip(kd["performance"], kd["performance_ci_low"], kd["performance_ci_high"])],
         "quadrant": kd["quadrant"], "n": kd["n"]})
+
+
+def drivers_caption(kd, n_boot: int) -> str:
+    method = kd["method"].iloc[0] if hasattr(kd, "columns") and "method" in kd else "general dominance"
+    return f"Key drivers: importance ({method}; bootstrap {n_boot} replicates) × performance (weighted mean)"
 
 
 @unless_not_estimated
@@ -240,38 +246,14 @@ def heterogeneity_text(het: Heterogeneity) -> str:
 
 
 @unless_not_estimated
-def power_text(pw: Power, data: LoyaltyData, comparison: Comparison) -> str:
-    info = pw.info
-    n80 = info["n80_analytic"]
-    n80_text = f"about {nice(n80):,.0f}" if np.isfinite(n80) and n80 < 1e7 else "far more than any survey"
-    text = (f"Observed {data.inputs.ces.label} − {data.inputs.csat.label} Gini difference on "
-            f"{data.primary.label.lower()}: {info['difference']:+.3f} (SE {info['se']:.3f}, n = {info['n']:,}). "
-            f"Respondents needed for 80% power to detect a difference of this size: **{n80_text}** "
-            "(analytic: the corrected SE shrinks as 1/√n).")
-    if info.get("simulated"):
-        cv = comparison.cv[data.primary.name]
-        reps = int(pw.table["reps"].iloc[0])
-        cv_repeats = pw.cv_repeats
-        text += ("\n\n" +
-                 f"Simulated check with `engagement.simulate`: loyalty loadings set to effort {info['effect_effort']:.3f} / "
-                 f"satisfaction {info['effect_satisfaction']:.3f}, which give a population difference of "
-                 f"{info['simulated_difference']:+.3f} on the simulated {info['outcome_simulated']} outcome; {reps} samples "
-                 f"per size, each tested like the survey but with {cv_repeats} × 5-fold instead of the survey's "
-                 f"{cv.n_repeats} × {cv.n_splits}-fold CV (a slightly less powerful test, so the simulated power errs low).")
-    else:
-        text += f"\n\n_Simulated power not run ({info.get('reason', '')})._"
-    return text
+def power_text(plan: PowerPlan) -> str:
+    enough = plan.n_survey >= plan.n_needed
+    return (f"Planned before looking at the outcomes: to tell a CES ÷ CSAT ratio of {plan.ratio_null:.1f} from "
+            f"{plan.ratio_alternative:.1f} (two-sided test at {plan.alpha:g}, {plan.power:.0%} power) a simple random "
+            f"sample needs about **{plan.n_srs:,}** respondents; at this survey's design effect ({plan.design_effect:.2f}, "
+            f"from its weights) about **{plan.n_needed:,}**. This survey has {plan.n_survey:,} respondents with both "
+            f"scales, {'enough' if enough else 'too few'} for that comparison. The spread of the statistic comes from "
+            f"a {plan.planning}; no observed effect enters (power at the observed effect says nothing new).")
 
 
-@unless_not_estimated
-def power_table(pw: Power) -> pd.DataFrame:
-    table = pw.table
-    disp = table.copy()
-    if pw.info.get("simulated"):
-        disp["power (simulated, 95% CI)"] = [fmt_ci(a, b, c, 2, True) for a, b, c in
-                                             zip(table["power_simulated"], table["ci_low"], table["ci_high"])]
-        disp = disp.drop(columns=["power_simulated", "ci_low", "ci_high", "reps"])
-    return disp.rename(columns={"n": "respondents", "power_analytic": "power (analytic)"})
-
-
-POWER_CAPTION = "Power to distinguish CES from CSAT (two-sided 5% test)"
+POWER_CAPTION = "A priori sample size for the primary C13 comparison"

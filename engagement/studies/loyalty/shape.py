@@ -12,7 +12,7 @@ import pandas as pd
 from ...degrade import CannotEstimate
 from ...results import PERSONA_FILE
 from ...survey_stats import adjust_pvalues, difference_in_means, difference_in_proportions, single_threaded
-from .inputs import LoyaltyData, scale_levels
+from .inputs import LoyaltyData, merge_sparse_levels, scale_levels
 from .models import fit_model, nested_test
 
 
@@ -37,27 +37,32 @@ def shape_of_effect(data: LoyaltyData) -> pd.DataFrame:
     the adjacent-level step with the largest rise in the share loyal (or the mean)."""
     data.require_inputs()
     o = data.primary
+    data.require_usable(o)
     d = data.outcome_data(o)
     y_vals = o.values(data.df)
     flags = o.loyal_flags(y_vals)
     target = flags[0] if flags is not None else y_vals
-    rows = []
+    rows, skipped = [], []
     for p in data.comparison_predictors():
         if p.name not in d.Z:
             continue
         lv = scale_levels(data.scores[p.name], p.scale).to_numpy()[d.rows]
-        values = np.unique(lv)
-        if len(values) < 3:
+        # a level given by fewer than min_level_n respondents has no estimable step of its own (one
+        # respondent at the lowest level made the model singular): pool it into its smaller neighbour
+        codes, labels, pooled = merge_sparse_levels(lv, data.min_level_n)
+        if len(labels) < 3:
+            skipped.append(f"{p.label} has fewer than three levels with {data.min_level_n} or more respondents")
             continue
-        dummies = (lv[:, None] == values[None, 1:]).astype(float)
+        group_of = {v: labels[c] for v, c in zip(lv, codes)}
+        dummies = (codes[:, None] == np.arange(1, len(labels))[None, :]).astype(float)
         X = np.column_stack([d.Z[p.name].to_numpy(), dummies[:, 1:]])  # linear + deviations
-        names = ["linear", *[f"L{v:g}" for v in values[2:]]]
+        names = ["linear", *[f"L{lab}" for lab in labels[2:]]]
         small = fit_model(o.family, d.y, X[:, :1], d.w, names=names[:1], cov_type=data.cov_type)
         big = fit_model(o.family, d.y, X, d.w, names=names, cov_type=data.cov_type)
         t = nested_test(small, big, added=list(range(1, X.shape[1])))
-        level_all = scale_levels(data.scores[p.name], p.scale)
+        level_all = scale_levels(data.scores[p.name], p.scale).map(group_of)
         steps = []
-        for a, b in zip(values[:-1], values[1:]):
+        for a, b in zip(labels[:-1], labels[1:]):
             grp = pd.Series(np.where(level_all == b, "b", np.where(level_all == a, "a", None)), dtype=object)
             fn = difference_in_proportions if flags is not None else difference_in_means
             try:
@@ -69,12 +74,14 @@ def shape_of_effect(data: LoyaltyData) -> pd.DataFrame:
                "step_high": np.nan, "n": d.n}
         if steps:
             a, b, best = max(steps, key=lambda s: s[2]["estimate"])
-            row |= {"largest_step": f"{a:g} → {b:g}", "step": best["estimate"], "step_low": best["ci_low"],
+            row |= {"largest_step": f"{a} → {b}", "step": best["estimate"], "step_low": best["ci_low"],
                     "step_high": best["ci_high"]}
+        if pooled:
+            row["pooled"] = f"{p.label}: {pooled[0]}"
         rows.append(row)
     out = pd.DataFrame(rows)
     if not len(out):
-        raise CannotEstimate("no compared scale has three or more levels.")
+        raise CannotEstimate("; ".join(skipped) + "." if skipped else "no compared scale has three or more levels.")
     out["p_holm"] = adjust_pvalues(out["p_value"].to_numpy(), "holm")
     return out
 
@@ -89,6 +96,7 @@ def heterogeneity(data: LoyaltyData, groups: pd.Series, *, what: str, min_n: int
     weighted), Holm-adjusted within the call."""
     data.require_inputs()
     o = data.primary
+    data.require_usable(o)
     d = data.outcome_data(o)
     pair = [p.name for p in data.comparison_predictors() if p.name in d.Z]
     g = groups.reset_index(drop=True).iloc[d.rows].reset_index(drop=True)
