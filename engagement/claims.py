@@ -107,12 +107,16 @@ def _missing(x) -> bool:
     return x is None or (isinstance(x, float) and math.isnan(x))
 
 
-def verdict(claimed: float, ci_low: float, ci_high: float, kind: str = "share", margin: Margin | None = None) -> str:
+def verdict(claimed: float, ci_low: float, ci_high: float, kind: str | None = None,
+            margin: Margin | None = None) -> str:
     """"consistent" when [ci_low, ci_high] lies within the claimed figure's margin, "higher" / "lower"
     when it lies entirely beyond it, "inconclusive" otherwise; "not estimable" without an interval.
-    Pass the interval the verdict should rest on (the ledger uses the Bonferroni-adjusted one)."""
+    `kind` ("share" or "ratio") picks the margin; left out, a claimed figure above 1 is a ratio (a
+    share never is). Pass the interval the verdict should rest on (the ledger uses the
+    Bonferroni-adjusted one, `adjusted_interval`)."""
     if _missing(ci_low) or _missing(ci_high) or _missing(claimed):
         return NOT_ESTIMABLE
+    kind = kind or ("ratio" if claimed > 1 else "share")
     lo, hi = (margin or MARGINS[kind]).bounds(claimed)
     if ci_low > hi:
         return "higher"

@@ -85,6 +85,10 @@ def test_ratio_verdicts_use_a_multiplicative_margin(low, high, expected):
     assert verdict(1.40, low, high, "ratio") == expected
 
 
+def test_verdict_infers_a_ratio_from_a_claimed_figure_above_one():
+    assert verdict(1.40, 1.30, 1.50) == "consistent" and verdict(0.44, 0.42, 0.47) == "consistent"
+
+
 def test_verdict_without_an_interval_is_not_estimable():
     assert verdict(0.44, None, 0.5) == "not estimable" and verdict(0.44, float("nan"), 0.5) == "not estimable"
 
