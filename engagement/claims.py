@@ -56,7 +56,7 @@ class Margin:
 
 #: margins declared per kind of claimed figure, before seeing any data
 MARGINS: dict[str, Margin] = {
-    "share": Margin("share", 0.05, "± 5 percentage points"),
+    "share": Margin("share", 0.05, "± 5 points"),
     "ratio": Margin("ratio", 1.10, "×/÷ 1.10"),
 }
 #: verdict words, in the order the ledger explains them

@@ -41,7 +41,7 @@ def test_ledger_lists_only_tested_claims_and_names_the_others():
     assert "untestable on any customer survey" in note and "C10" in note
     shown = ledger_display(claims_ledger(RESULTS))
     assert shown.iloc[0]["our estimate (95% CI)"] == "63.1% (62.1%–64.1%)"
-    assert shown.iloc[0]["margin"] == "± 5 percentage points"
+    assert shown.iloc[0]["margin"] == "± 5 points"
 
 
 def test_summary_and_ledger_use_the_same_word_for_c13():
@@ -106,4 +106,4 @@ def test_ledger_is_one_bonferroni_family_with_declared_margins():
     # ratios stretch on the log scale
     rlo, rhi = adjusted_interval(1.2, 1.12, 1.29, "ratio")
     assert math.log(rhi / 1.2) / math.log(1.29 / 1.2) == pytest.approx(3.0522 / 1.96, abs=1e-3)
-    assert "22" in claims.verdict_rule() and "± 5 percentage points" in claims.verdict_rule()
+    assert "22" in claims.verdict_rule() and "± 5 points" in claims.verdict_rule()
