@@ -58,6 +58,9 @@ class Scale(_Strict):
     label: str = ""
     #: scale points counted as "top box" (e.g. CSAT 4–5, CES 2.0 5–7); default: top two points
     top_box: list[float] | None = None
+    top_box_mean_at_least: float | None = Field(None, description=(
+        "For a composite (items): a respondent is in the top box when the item mean is at least this "
+        "value, e.g. 6 on a 1-7 scale. Default: the lowest top_box point. Ignored for one-column scales."))
 
     @model_validator(mode="after")
     def _one_source(self):
@@ -131,6 +134,10 @@ class Channels(_Strict):
     usage: dict[str, str] = Field(default_factory=dict)
     #: channel names counted as online (the rest are offline / in-store)
     online: list[str] = Field(default_factory=list)
+    shopping: list[str] = Field(default_factory=list, description=(
+        "Usage channels through which customers shop (buy), e.g. [store, web, app]. Claim C07 "
+        "('shoppers who regularly use at least two channels') counts these only; without them C07 is "
+        "not tested, because counting e-mail or SMS would make nearly everyone multichannel."))
     #: journey stage -> column holding the preferred channel's code
     stages: dict[str, str] = Field(default_factory=dict)
     #: code -> channel name, for the stage and last-interaction columns
@@ -141,6 +148,14 @@ class Channels(_Strict):
     last_interaction_stage: str | None = None
     #: column: 1 if the customer started and finished a purchase in different channels
     cross_channel_purchase: str | None = None
+
+    @model_validator(mode="after")
+    def _shopping_declared(self):
+        unknown = [c for c in self.shopping if self.usage and c not in self.usage]
+        if unknown:
+            raise ValueError(f"channels.shopping: {unknown[0]!r} is not a channel of channels.usage "
+                             f"(one of {', '.join(self.usage)})")
+        return self
 
 
 class PersonaFeatures(_Strict):
@@ -174,6 +189,9 @@ class Behaviour(_Strict):
     email_impressions: str | None = None
     email_clicks: str | None = None
     loyalty_member: str | None = None
+    window: str = Field("", description=(
+        "The period the behaviour columns cover, in words for the report, e.g. 'last 365 days'. "
+        "Purchase frequency and repeat-purchase rate count customers with an order in this window."))
 
 
 class Column(_Strict):
@@ -332,7 +350,7 @@ class Codebook(_Strict):
         for c in self.margins:
             refs.setdefault(c, f"margins.{c}")
         for key, c in self.behaviour.model_dump().items():
-            if c:
+            if c and key != "window":  # the window is words for the report, not a column
                 refs.setdefault(c, f"behaviour.{key}")
         for c, spec in self.columns.items():
             if spec.required:

@@ -19,10 +19,38 @@ from .survey_stats import Design, weighted_mean, weighted_proportion
 
 
 def scale_values(df: pd.DataFrame, cb: Codebook, name: str) -> pd.Series | None:
+    """A respondent's score on a codebook scale: the column, or the item mean of a composite."""
     sc = cb.scale(name)
     if sc is None:
         return None
     return df[sc.columns].mean(axis=1, skipna=False) if sc.items else df[sc.column].astype(float)
+
+
+def top_box(df: pd.DataFrame, cb: Codebook, name: str) -> pd.Series | None:
+    """1.0 when a respondent is in the scale's top box, 0.0 when not, NaN when unanswered.
+
+    One column: the answer is one of the top-box points (`top_box`, default the top two). A composite
+    (`items`): the item mean is at least `top_box_mean_at_least`, by default the lowest top-box
+    point — an item mean is rarely a whole scale point, so matching it exactly would undercount."""
+    sc = cb.scale(name)
+    if sc is None:
+        return None
+    vals = scale_values(df, cb, name)
+    if sc.items:
+        return (vals >= top_box_threshold(sc)).astype(float).where(vals.notna())
+    return vals.isin(sc.top_box_values).astype(float).where(vals.notna())
+
+
+def top_box_threshold(sc) -> float:
+    """The item mean from which a composite counts as top box."""
+    declared = getattr(sc, "top_box_mean_at_least", None)
+    return float(declared) if declared is not None else float(min(sc.top_box_values))
+
+
+def top_box_label(sc) -> str:
+    if sc.items:
+        return f"item mean ≥ {top_box_threshold(sc):g}"
+    return ", ".join(f"{v:g}" for v in sc.top_box_values)
 
 
 def _linearized(est: float, u: np.ndarray, design: Design, n: int) -> dict:
@@ -94,22 +122,26 @@ def headline_metrics(df: pd.DataFrame, cb: Codebook, design: Design | None = Non
         sc = cb.scale(name)
         add(f"{name}_mean", label, f"{sc.min:g}–{sc.max:g} scale", weighted_mean(vals, design),
             "sum of ratings ÷ respondents" + ("" if sc.higher_is_better else " (higher = more effort)"))
-        top = vals.isin(sc.top_box_values).where(vals.notna())
-        add(f"{name}_top_box", f"{name.upper()} top box ({', '.join(f'{v:g}' for v in sc.top_box_values)})",
-            "share", weighted_proportion(top, design), "share answering the top boxes")
+        add(f"{name}_top_box", f"{name.upper()} top box ({top_box_label(sc)})",
+            "share", weighted_proportion(top_box(df, cb, name), design),
+            "share of respondents whose item mean reaches the threshold" if sc.items else "share answering the top boxes")
     nps = scale_values(df, cb, "nps")
     if nps is not None:
         add("nps", "NPS", "points", nps_estimate(nps, design), "% promoters (9–10) − % detractors (0–6)")
     b = cb.behaviour
+    window = getattr(b, "window", "") or ""
+    within = f", {window}" if window else ""
     if b.orders:
         orders = df[b.orders].astype(float)
-        add("purchase_frequency", "Purchase frequency (orders per customer, 365 days)", "orders",
-            weighted_mean(orders, design), "orders ÷ unique customers, last 365 days")
+        active = (orders >= 1).to_numpy()  # the seed definitions count customers active in the period
+        add("purchase_frequency", f"Purchase frequency (orders per active customer{within})", "orders",
+            weighted_mean(orders, design, domain=active), f"orders ÷ customers with an order{within}")
         add("repeat_purchase_rate", "Repeat purchase rate", "share",
-            weighted_proportion((orders >= 2).where(orders.notna()), design), "customers with ≥2 purchases ÷ all customers")
+            weighted_proportion((orders >= 2).astype(float).where(orders.notna()), design, domain=active),
+            f"customers with ≥2 orders ÷ customers with an order{within}")
         if b.revenue:
             add("average_order_value", "Average order value", "currency",
-                ratio_estimate(df[b.revenue], orders, design), "revenue ÷ orders, last 365 days")
+                ratio_estimate(df[b.revenue], orders, design), f"revenue ÷ orders{within}")
         if b.guest_orders:
             add("guest_checkout_rate", "Guest checkout rate", "share",
                 ratio_estimate(df[b.guest_orders], orders, design), "purchases without an account ÷ all purchases")

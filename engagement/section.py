@@ -17,7 +17,8 @@ import pandas as pd
 HEADERS = {"estimate": "estimate", "ci_low": "95% CI low", "ci_high": "95% CI high", "n": "base n",
            "id": "claim", "label": "statement", "claimed_text": "published", "f_statistic": "F",
            "p_value": "p", "p_adjusted": "p (corrected)", "cramers_v": "Cramér's V",
-           "share_of_interactions": "share of last interactions", "channels": "channels"}
+           "share_of_interactions": "share of last interactions", "channels": "channels",
+           "ci_low_adjusted": "adjusted low", "ci_high_adjusted": "adjusted high"}
 
 
 @dataclass
@@ -32,6 +33,10 @@ class Section:
     figures: dict[str, plt.Figure] = field(default_factory=dict)
     results: dict = field(default_factory=dict)
     outputs: list[tuple] = field(default_factory=list)
+    #: a titled section shows its own "## title" and `intro`, and when skipped shows nothing: its
+    #: reason goes into the study's one "not analysed" list (`not_analysed`) instead of a note
+    titled: bool = False
+    intro: str = ""
 
     def table(self, name: str, df: pd.DataFrame, caption: str | None = None, percent=None, shown: bool = True):
         df = df.reset_index(drop=True)
@@ -53,10 +58,20 @@ class Section:
         show_section(self)
 
 
-def skipped_section(key: str, title: str, reason: str) -> Section:
+def skipped_section(key: str, title: str, reason: str, titled: bool = False) -> Section:
     """A section whose inputs the codebook lacks: no outputs, the reason, and a results.json entry."""
-    return Section(key=key, title=title, skipped=reason,
+    return Section(key=key, title=title, skipped=reason, titled=titled,
                    results={key: {"section": title, "skipped": True, "reason": reason}})
+
+
+def not_analysed(*sections: Section) -> str:
+    """One short list of the skipped sections and what would enable each ("" when none skipped)."""
+    skipped = [s for s in sections if s.skipped]
+    if not skipped:
+        return ""
+    lines = [f"- **{s.title}**: {s.skipped[0].upper() + s.skipped[1:]}" for s in skipped]
+    return ("**Not analysed** (skipped: the codebook lacks their inputs), and what would enable each:\n\n"
+            + "\n".join(lines))
 
 
 def show_section(section: Section, display_tables: list[str] | None = None) -> None:
@@ -66,8 +81,11 @@ def show_section(section: Section, display_tables: list[str] | None = None) -> N
     from .nb import show_markdown, show_table, skip_note
 
     if section.skipped:
-        skip_note(section.title, section.skipped)
+        if not section.titled:
+            skip_note(section.title, section.skipped)
         return
+    if section.titled:
+        show_markdown(f"## {section.title}" + (f"\n\n{section.intro}" if section.intro else ""))
     for item in section.outputs:
         if item[0] == "figure":
             display(section.figures[item[1]])

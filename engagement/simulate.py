@@ -52,6 +52,8 @@ from .config import DEFAULT_N, DEFAULT_SEED
 CHANNELS = ["store", "web", "app", "phone", "chat", "email", "social", "sms"]
 CHANNEL_CODES = {i + 1: c for i, c in enumerate(CHANNELS)}
 ONLINE = ["web", "app", "chat", "email", "social", "sms"]
+#: the channels customers buy through (C07 counts these; the others are contact and messaging channels)
+SHOPPING = ["store", "web", "app"]
 STAGES = ["discover", "purchase", "delivery", "support", "returns"]
 AGE_GROUPS = {1: "18-24", 2: "25-34", 3: "35-44", 4: "45-54", 5: "55+"}
 GENDERS = {1: "female", 2: "male"}
@@ -501,6 +503,7 @@ def _codebook_dict(p: SimulationParams) -> dict:
         "channels": {
             "usage": {c: f"use_{c}" for c in CHANNELS},
             "online": ONLINE,
+            "shopping": SHOPPING,
             "stages": {s: f"pref_{s}" for s in STAGES},
             "codes": ch_labels,
             "last_interaction": "last_channel",
@@ -545,7 +548,7 @@ def _codebook_dict(p: SimulationParams) -> dict:
             "orders": "orders_365d", "revenue": "revenue_365d", "guest_orders": "guest_orders_365d",
             "sessions": "web_sessions", "single_page_sessions": "single_page_sessions",
             "email_impressions": "email_impressions", "email_clicks": "email_clicks",
-            "loyalty_member": "loyalty_member",
+            "loyalty_member": "loyalty_member", "window": "last 365 days",
         },
         "columns": {
             **{c: {"type": "int", "min": 1, "max": 5} for c in [*ATTITUDES, "expect_understand", "expect_custom_message"]},

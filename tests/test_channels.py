@@ -149,12 +149,22 @@ def test_claims_entries_carry_claimed_estimate_interval_and_verdict(small):
     assert set(entries) == expected
     for e in entries.values():
         assert e["ci_low"] <= e["estimate"] <= e["ci_high"]
-        assert e["verdict"] in ("consistent", "higher", "lower")
+        assert e["verdict"] in ("consistent", "higher", "lower", "inconclusive")
+        assert e["ci_low_adjusted"] <= e["ci_low"] and e["ci_high"] <= e["ci_high_adjusted"]
         assert e["n"] > 0 and e["claimed"] is not None
-    # C07 is the multichannel share of the reach section, not a separate computation
-    multi = channels.multichannel_share(df, cb, design)
-    assert entries["C07"]["estimate"] == pytest.approx(multi["estimate"])
+    # C07 counts the declared shopping channels only (store, web, app), not e-mail or SMS
+    assert cb.channels.shopping == ["store", "web", "app"]
+    used = df[["use_store", "use_web", "use_app"]].sum(axis=1)
+    expected = np.average(used >= 2, weights=design.weights)
+    assert entries["C07"]["estimate"] == pytest.approx(expected)
+    assert entries["C07"]["estimate"] < channels.multichannel_share(df, cb, design)["estimate"]
     assert entries["C14"]["unit"] == "ratio" and entries["C15"]["estimate"] > 0
+
+
+def test_c07_is_not_tested_without_declared_shopping_channels(small):
+    df, cb, design, _ = small
+    no_shopping = cb.model_copy(update={"channels": cb.channels.model_copy(update={"shopping": []})})
+    assert "C07" not in set(channels.claim_estimates(df, no_shopping, design)["id"])
 
 
 def test_pain_points_respect_scale_direction(small):
@@ -273,7 +283,9 @@ def test_notebook_on_the_telco_example_codebook_shows_skip_notes(tmp_path):
     for key in ("reach", "stages", "journey_map", "drivers", "who_differs"):
         assert res[key]["skipped"] and res[key]["reason"]
     notes = [o["data"].get("text/markdown", "") for c in nb.cells for o in c.get("outputs", []) if "data" in o]
-    assert sum("skipped" in t for t in notes) == 5
+    # one short "not analysed" list, one line for the whole study, instead of five skip notes
+    assert sum("skipped" in t for t in notes) == 1
+    assert sum("Not analysed" in t for t in notes) == 1 and "`channels`" in "".join(notes)
 
 
 def test_journey_map_reuses_the_stage_section(small):

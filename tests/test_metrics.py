@@ -57,3 +57,47 @@ def test_headline_metrics_cover_every_declared_metric(small_survey):
         assert row["n"] > 0
     shares = m[m["unit"] == "share"]
     assert ((shares["estimate"] > 0) & (shares["estimate"] < 1)).all()
+
+
+def _composite_survey():
+    """100 respondents on a 3-item 1–7 scale: 57 average exactly 6 or 7, 27 average 6⅓ or 6⅔, 16
+    average 4. 84% average 6 or more; an exact match of the mean on the top boxes finds only 57%."""
+    import pandas as pd
+
+    rows = [(6, 6, 6)] * 30 + [(7, 7, 7)] * 27 + [(6, 6, 7)] * 15 + [(6, 7, 7)] * 12 + [(4, 4, 4)] * 16
+    return pd.DataFrame(rows, columns=["q1", "q2", "q3"])
+
+
+def _composite_codebook(**scale):
+    from engagement.codebook import Codebook
+
+    return Codebook.model_validate({"scales": {"csat": {"items": ["q1", "q2", "q3"], "min": 1, "max": 7,
+                                                        "top_box": [6, 7], **scale}}})
+
+
+def test_top_box_of_a_composite_counts_item_means_at_the_threshold():
+    df = _composite_survey()
+    m = headline_metrics(df, _composite_codebook(), Design.unweighted(len(df))).set_index("key")
+    assert m.loc["csat_top_box", "estimate"] == pytest.approx(0.84)  # not 0.57
+    assert "item mean ≥ 6" in m.loc["csat_top_box", "metric"]
+
+
+def test_top_box_of_a_composite_uses_a_declared_threshold_on_the_mean():
+    df = _composite_survey()
+    cb = _composite_codebook(top_box_mean_at_least=6.5)
+    m = headline_metrics(df, cb, Design.unweighted(len(df))).set_index("key")
+    assert m.loc["csat_top_box", "estimate"] == pytest.approx(0.39)  # 27 at 7 and 12 at 6⅔
+
+
+def test_purchase_frequency_and_repeat_rate_count_active_customers_only():
+    import pandas as pd
+
+    from engagement.codebook import Codebook
+
+    df = pd.DataFrame({"orders": [0, 0, 0, 0, 1, 1, 2, 4]})
+    cb = Codebook.model_validate({"behaviour": {"orders": "orders", "window": "last 365 days"}})
+    m = headline_metrics(df, cb, Design.unweighted(len(df))).set_index("key")
+    assert m.loc["purchase_frequency", "estimate"] == pytest.approx(8 / 4)  # orders ÷ customers with an order
+    assert m.loc["repeat_purchase_rate", "estimate"] == pytest.approx(2 / 4)
+    assert m.loc["purchase_frequency", "n"] == 4
+    assert "last 365 days" in m.loc["purchase_frequency", "metric"]

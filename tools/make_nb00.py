@@ -51,7 +51,7 @@ margins = quality.margins_table(prepared)
 ("appendix", """
 show(quality.weighting_sentence(prepared))
 show(weight_diagnostics, caption="Weight diagnostics")
-show(margins, caption="Sample, population and weighted shares of the raking variables", percent=["sample", "population", "weighted"])
+show(margins, caption="Sample, population and weighted shares of the raking variables", percent=["sample", "population", "weighted"]) if len(margins) else show(quality.margins_note(prepared))
 """),
 ("md", "## Reliability of multi-item scales"),
 ("code", """
@@ -63,10 +63,10 @@ show(reliability, caption="Cronbach's alpha (95% interval), complete cases") if 
 ("md", "## Headline metrics"),
 ("code", """
 metrics = quality.headline_metrics(prepared.data, cb)
-rates_chart = quality.headline_rates(metrics)
+rates_chart = quality.headline_rates(metrics, weighted=quality.is_weighted(prepared))
 """),
 ("appendix", """
-show(metrics, caption="Weighted estimates with 95% intervals and base sizes")
+show(metrics, caption=quality.metrics_caption(prepared))
 if rates_chart is not None:
     show(rates_chart)
 """),

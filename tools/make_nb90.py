@@ -12,6 +12,8 @@ This section opens the report. It is written from the numbers the other notebook
 one). **Writes** the `findings` section of `results.json`.
 """),
 ("code", """
+from engagement import claims
+from engagement.codebook import load_codebook
 from engagement.ingest import file_sha256
 from engagement.nb import show
 from engagement.pipeline import package_versions
@@ -30,9 +32,11 @@ wave = ""
 previous_results = ""
 """),
 ("code", """
+cb = load_codebook(codebook_path)
 results = load_results(output_dir)
-summary = findings.executive_summary(results)
+summary = findings.executive_summary(results, period=getattr(cb.survey, "period", ""))
 ledger = findings.claims_ledger(results)
+not_tested = findings.claims_not_tested(results)
 previous = findings.load_previous(previous_results)
 changes = None if previous is None else findings.wave_changes(results, previous)
 """),
@@ -43,12 +47,12 @@ show(findings.summary_markdown(summary))
 ("md", """
 ## Claims ledger
 
-Each claim from the source articles that a customer survey can test, beside this survey's weighted
-estimate. *Consistent* means the 95% interval covers the claimed figure; *higher* / *lower* mean it
-lies entirely above / below it.
+Each claim from the source articles that this survey tests, beside its estimate.
 """),
 ("code", """
-show(findings.ledger_display(ledger), caption="Seed claims C01–C17 against this survey")
+show(claims.verdict_rule())
+show(findings.ledger_display(ledger), caption="Seed claims tested by this survey") if len(ledger) else show("_This survey's codebook maps no seed claim to an item or metric._")
+show(not_tested)
 """),
 ("md", "## Since the previous wave"),
 ("code", """

@@ -11,7 +11,9 @@ from ...crosstabs import Crosstab, crosstab
 from ...section import Section, collect, show_section as show
 from .journey import SERVICE_SCALES, interaction_mix, service_ratings
 from .published import claim_estimates, likert_distribution, likert_items, spend_ratios
-from .sections import drivers, journey_map, reach_and_repertoire, stage_preferences, who_differs
+from .published import shopping_channels, shopping_multichannel_share
+from .sections import (drivers, journey_map, not_analysed_list, reach_and_repertoire, stage_preferences,
+                       weighting_word, who_differs)
 from .segments import segment_tests
 from .usage import (channel_combinations, channel_reach, multichannel_share, online_preference,
                     repertoire_distribution, stage_shares)
@@ -21,6 +23,7 @@ SECTION = "channels"
 
 __all__ = ["SECTION", "SERVICE_SCALES", "Crosstab", "Section", "channel_combinations", "channel_reach",
            "claim_estimates", "collect", "crosstab", "drivers", "interaction_mix", "journey_map",
-           "likert_distribution", "likert_items", "multichannel_share", "online_preference",
-           "reach_and_repertoire", "repertoire_distribution", "segment_tests", "service_ratings", "show",
-           "spend_ratios", "stage_preferences", "stage_shares", "who_differs"]
+           "likert_distribution", "likert_items", "multichannel_share", "not_analysed_list", "online_preference",
+           "reach_and_repertoire", "repertoire_distribution", "segment_tests", "service_ratings",
+           "shopping_channels", "shopping_multichannel_share", "show",
+           "spend_ratios", "stage_preferences", "stage_shares", "weighting_word", "who_differs"]

@@ -33,11 +33,15 @@ def _finish(fig: plt.Figure, ax, title: str, n: float, note: str | None = None) 
     return fig
 
 
+def _w(weighted: bool) -> str:
+    return " (weighted)" if weighted else ""
+
+
 def _wrap(labels, width: int = 34) -> list[str]:
     return [textwrap.fill(str(s), width) for s in labels]
 
 
-def reach_bars(reach: pd.DataFrame, title: str, n: float) -> plt.Figure:
+def reach_bars(reach: pd.DataFrame, title: str, n: float, weighted: bool = True) -> plt.Figure:
     """Weighted share using each channel, online and offline channels in two colours."""
     fig, ax = _subplots(0.35 * len(reach) + 1.4)
     colors = [ONLINE_COLOR if o else OFFLINE_COLOR for o in reach["online"]]
@@ -47,25 +51,26 @@ def reach_bars(reach: pd.DataFrame, title: str, n: float) -> plt.Figure:
             color=colors, capsize=3)
     ax.set_yticks(pos, reach["channel"])
     ax.invert_yaxis()
-    ax.set_xlabel("% of customers (weighted), 95% CI")
+    ax.set_xlabel(f"% of customers{_w(weighted)}, 95% CI")
     ax.set_xlim(0, 100)
     handles = [plt.Rectangle((0, 0), 1, 1, color=ONLINE_COLOR), plt.Rectangle((0, 0), 1, 1, color=OFFLINE_COLOR)]
     ax.legend(handles, ["online", "offline / in person"], loc="lower right", fontsize=8)
     return _finish(fig, ax, title, n)
 
 
-def repertoire_bars(dist: pd.DataFrame, title: str, n: float, note: str | None = None) -> plt.Figure:
+def repertoire_bars(dist: pd.DataFrame, title: str, n: float, note: str | None = None, weighted: bool = True) -> plt.Figure:
     """Distribution of the number of channels used, with interval whiskers."""
     fig, ax = _subplots(3.2)
     plots.bar_with_ci(ax, dist["channels"].astype(str), dist["estimate"], dist["ci_low"], dist["ci_high"],
                       horizontal=False)
     ax.set_xticks(np.arange(len(dist)), dist["channels"].astype(str), rotation=0, ha="center")
     ax.set_xlabel("number of channels used")
-    ax.set_ylabel("% of customers (weighted)")
+    ax.set_ylabel(f"% of customers{_w(weighted)}")
     return _finish(fig, ax, title, n, note)
 
 
-def upset(indicators: pd.DataFrame, weights: np.ndarray, title: str, n: float, top: int = 12) -> plt.Figure:
+def upset(indicators: pd.DataFrame, weights: np.ndarray, title: str, n: float, top: int = 12,
+          weighted: bool = True) -> plt.Figure:
     """UpSet plot of the most common channel combinations, bar heights = weighted % of customers."""
     from upsetplot import UpSet, from_indicators
 
@@ -81,7 +86,7 @@ def upset(indicators: pd.DataFrame, weights: np.ndarray, title: str, n: float, t
                    min_subset_size=threshold - 1e-9, show_percentages=False, element_size=None,
                    facecolor=plots.PALETTE[0], totals_plot_elements=2, intersection_plot_elements=5)
         axes = up.plot(fig=fig)
-    axes["intersections"].set_ylabel("% of customers\n(weighted)")
+    axes["intersections"].set_ylabel("% of customers" + ("\n(weighted)" if weighted else ""))
     axes["totals"].set_xlabel("% using")
     shown = int(min(top, (counts >= threshold - 1e-9).sum()))
     fig.suptitle(title, x=0.01, ha="left", fontsize=11, fontweight="bold")
@@ -91,13 +96,14 @@ def upset(indicators: pd.DataFrame, weights: np.ndarray, title: str, n: float, t
     return fig
 
 
-def online_share_bars(table: pd.DataFrame, title: str, n: float, note: str | None = None) -> plt.Figure:
+def online_share_bars(table: pd.DataFrame, title: str, n: float, note: str | None = None,
+                      weighted: bool = True) -> plt.Figure:
     """Share preferring an online channel at each stage (and overall), with 95% intervals."""
     fig, ax = _subplots(0.35 * len(table) + 1.4)
     plots.bar_with_ci(ax, table["stage"], table["estimate"], table["ci_low"], table["ci_high"])
     ax.axvline(50, color="#999999", lw=0.8, ls="--")
     ax.set_xlim(0, 100)
-    ax.set_xlabel("% preferring an online channel (weighted), 95% CI")
+    ax.set_xlabel(f"% preferring an online channel{_w(weighted)}, 95% CI")
     return _finish(fig, ax, title, n, note)
 
 
@@ -155,18 +161,19 @@ def journey_map(usage: pd.DataFrame, service: pd.DataFrame, scales: dict[str, st
     return fig
 
 
-def claims_bars(table: pd.DataFrame, title: str, n: float, note: str | None = None) -> plt.Figure:
+def claims_bars(table: pd.DataFrame, title: str, n: float, note: str | None = None, weighted: bool = True) -> plt.Figure:
     """Survey estimates with 95% intervals beside the published figures (diamonds)."""
     fig, ax = _subplots(0.32 * len(table) + 1.5)
     plots.bar_with_ci(ax, _wrap(table["label"]), table["estimate"], table["ci_low"], table["ci_high"],
                       reference=table["claimed"], reference_label="published figure")
     ax.set_xlim(0, 100)
-    ax.set_xlabel("% of customers (weighted), 95% CI")
+    ax.set_xlabel(f"% of customers{_w(weighted)}, 95% CI")
     ax.tick_params(axis="y", labelsize=8)
     return _finish(fig, ax, title, n, note)
 
 
-def diverging_likert(dist: pd.DataFrame, title: str, n: float, note: str | None = None) -> plt.Figure:
+def diverging_likert(dist: pd.DataFrame, title: str, n: float, note: str | None = None,
+                     weighted: bool = True) -> plt.Figure:
     """Diverging stacked bars: one bar per item, disagreement left of zero, agreement right, the
     neutral midpoint split across zero. `dist` has columns item, level, share (levels ordered low to
     high; weighted shares summing to 1 per item)."""
@@ -197,7 +204,7 @@ def diverging_likert(dist: pd.DataFrame, title: str, n: float, note: str | None 
     half = np.arange(0, lim + 1, 20 if lim > 60 else 10)
     ticks = np.r_[-half[:0:-1], half]
     ax.set_xticks(ticks, [f"{abs(t):.0f}" for t in ticks])
-    ax.set_xlabel("% of customers (weighted)   ← lower / disagree  |  higher / agree →")
+    ax.set_xlabel(f"% of customers{_w(weighted)}   ← lower / disagree  |  higher / agree →")
     ax.legend(title="scale point", ncol=k, loc="upper center", bbox_to_anchor=(0.5, -0.16), fontsize=7,
               title_fontsize=7, frameon=False, handlelength=1.0, columnspacing=0.8)
     ax.grid(axis="y", visible=False)

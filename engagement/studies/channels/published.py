@@ -12,7 +12,7 @@ from ...codebook import Codebook
 from ...crosstabs import in_values
 from ...metrics import member_aov_uplift, repeat_vs_one_time_spend
 from ...survey_stats import Design, weighted_proportions
-from .usage import multichannel_share, share, usage_columns
+from .usage import n_channels, share, usage_columns
 
 #: the multi-part claims, charted as ranked factors, with the question each answers
 CLAIM_GROUPS = {"C03": "What matters most for online engagement?",
@@ -20,9 +20,23 @@ CLAIM_GROUPS = {"C03": "What matters most for online engagement?",
                 "C09": "Why does SMS engagement backfire?"}
 
 
+def shopping_channels(df: pd.DataFrame, cb: Codebook) -> list[str]:
+    """The declared shopping channels (`channels.shopping`) that have a usage column in the data."""
+    usage = usage_columns(df, cb)
+    return [c for c in (getattr(cb.channels, "shopping", None) or []) if c in usage] if cb.channels else []
+
+
+def shopping_multichannel_share(df: pd.DataFrame, cb: Codebook, design: Design) -> dict:
+    """C07's estimate: weighted share using at least two of the declared shopping channels (the claim
+    is about shoppers' channels; counting e-mail or SMS would make any customer "multichannel")."""
+    usage = usage_columns(df, cb)
+    k = n_channels(df, {c: usage[c] for c in shopping_channels(df, cb)})
+    return share((k >= 2).astype(float).where(k.notna()), design)
+
+
 def claim_estimates(df: pd.DataFrame, cb: Codebook, design: Design) -> pd.DataFrame:
     """Every seed claim the survey measures: the codebook's claims items (weighted share of answers in
-    the item's `values`), C07 from the channel-usage columns (≥ 2 channels) and C08 from
+    the item's `values`), C07 from the usage of the declared shopping channels (≥ 2) and C08 from
     `channels.cross_channel_purchase` when no claims item covers them."""
     rows = []
     for item in cb.claims:
@@ -33,9 +47,10 @@ def claim_estimates(df: pd.DataFrame, cb: Codebook, design: Design) -> pd.DataFr
         rows.append({"id": item.id, "label": item.label or claim.text, "source": f"item {item.column}",
                      **share(in_values(df[item.column], item.values), design)})
     have = {r["id"] for r in rows}
-    if "C07" not in have and len(usage_columns(df, cb)) >= 2:
-        rows.append({"id": "C07", "label": "Used at least two channels (usage items)", "source": "channels.usage",
-                     **multichannel_share(df, cb, design)})
+    shopping = shopping_channels(df, cb)
+    if "C07" not in have and len(shopping) >= 2:
+        rows.append({"id": "C07", "label": f"Used at least two shopping channels ({', '.join(shopping)})",
+                     "source": "channels.usage, channels.shopping", **shopping_multichannel_share(df, cb, design)})
     xc = cb.channels.cross_channel_purchase if cb.channels else None
     if "C08" not in have and xc and xc in df.columns:
         rows.append({"id": "C08", "label": "Started and finished a purchase in different channels",
@@ -43,7 +58,9 @@ def claim_estimates(df: pd.DataFrame, cb: Codebook, design: Design) -> pd.DataFr
     out = pd.DataFrame(rows, columns=["id", "label", "source", "estimate", "ci_low", "ci_high", "n"])
     out["claimed"] = [CLAIMS_BY_ID[i].claimed for i in out["id"]]
     out["claimed_text"] = [CLAIMS_BY_ID[i].claimed_text for i in out["id"]]
-    out["verdict"] = [claim_entry(r.id, r.estimate, r.ci_low, r.ci_high, r.n)["verdict"] for r in out.itertuples()]
+    entries = [claim_entry(r.id, r.estimate, r.ci_low, r.ci_high, r.n) for r in out.itertuples()]
+    for key in ("ci_low_adjusted", "ci_high_adjusted", "verdict"):
+        out[key] = [e[key] for e in entries]
     return out.sort_values("id", kind="stable").reset_index(drop=True)
 
 
@@ -51,14 +68,17 @@ def spend_ratios(df: pd.DataFrame, cb: Codebook, design: Design) -> pd.DataFrame
     """C14 (repeat customers' spend ÷ one-time buyers') and C15 (members' AOV ÷ non-members'), from
     the CRM-linked behaviour columns, via `engagement.metrics` (linearized CIs on the log scale)."""
     rows = []
-    for cid, label, fn in (("C14", "Repeat customers' spend ÷ one-time buyers' (365 days)", repeat_vs_one_time_spend),
+    window = getattr(cb.behaviour, "window", "") or ""
+    for cid, label, fn in (("C14", "Repeat customers' spend ÷ one-time buyers'" + (f" ({window})" if window else ""),
+                            repeat_vs_one_time_spend),
                            ("C15", "Loyalty members' average order value ÷ non-members'", member_aov_uplift)):
         r = fn(df, cb, design)
         if r is not None and np.isfinite(r["estimate"]):
             e = claim_entry(cid, r["estimate"], r["ci_low"], r["ci_high"], r["n"])
             rows.append({"id": cid, "label": label, "source": "behaviour (CRM)", "estimate": r["estimate"],
                          "ci_low": r["ci_low"], "ci_high": r["ci_high"], "n": r["n"], "claimed": e["claimed"],
-                         "claimed_text": e["claimed_text"], "verdict": e["verdict"]})
+                         "claimed_text": e["claimed_text"], "ci_low_adjusted": e["ci_low_adjusted"],
+                         "ci_high_adjusted": e["ci_high_adjusted"], "verdict": e["verdict"]})
     return pd.DataFrame(rows)
 
 

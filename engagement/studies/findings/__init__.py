@@ -10,10 +10,10 @@ their verdict rule are `engagement.claims`; wave-over-wave changes are `engageme
 from ...trends import load_previous, wave_changes
 from .figures import wave_change_bars
 from .sections import ledger_display, summary_markdown, trends_section
-from .summary import claims_ledger, executive_summary, methods_table
+from .summary import claims_ledger, claims_not_tested, executive_summary, is_weighted, methods_table, recorded_claims
 
 #: results.json section written by notebook 90
 SECTION = "findings"
 
-__all__ = ["SECTION", "claims_ledger", "executive_summary", "ledger_display", "load_previous",
+__all__ = ["SECTION", "claims_ledger", "claims_not_tested", "executive_summary", "is_weighted", "recorded_claims", "ledger_display", "load_previous",
            "methods_table", "summary_markdown", "trends_section", "wave_change_bars", "wave_changes"]

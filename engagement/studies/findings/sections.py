@@ -15,20 +15,23 @@ def summary_markdown(summary: list[str]) -> str:
 
 
 def ledger_display(ledger: pd.DataFrame) -> pd.DataFrame:
-    """The ledger formatted for the PDF: shares as %, ratios as ×."""
-    def fmt(v, claimed: str):
+    """The ledger formatted for the PDF: shares as %, ratios as ×; the 95% interval, the adjusted
+    interval and margin the verdict rests on, and the verdict."""
+    def fmt(v, kind: str):
         if v is None or pd.isna(v):
             return "–"
-        if "×" in claimed or "more accurate" in claimed or "higher" in claimed:
-            return f"{v:.2f}×"
-        return f"{100 * v:.1f}%"
+        return f"{v:.2f}×" if kind == "ratio" else f"{100 * v:.1f}%"
+
+    def interval(lo, hi, kind):
+        return "–" if lo is None or pd.isna(lo) else f"{fmt(lo, kind)}–{fmt(hi, kind)}"
 
     out = ledger.copy()
     out["our estimate (95% CI)"] = [
-        "–" if pd.isna(r.estimate) else f"{fmt(r.estimate, r.claimed)} ({fmt(r.ci_low, r.claimed)}–{fmt(r.ci_high, r.claimed)})"
+        "–" if pd.isna(r.estimate) else f"{fmt(r.estimate, r.kind)} ({interval(r.ci_low, r.ci_high, r.kind)})"
         for r in ledger.itertuples()]
+    out["adjusted interval"] = [interval(r.ci_low_adjusted, r.ci_high_adjusted, r.kind) for r in ledger.itertuples()]
     out["n"] = ["–" if pd.isna(v) else f"{int(v):,}" for v in ledger["n"]]
-    return out[["id", "claim", "claimed", "our estimate (95% CI)", "n", "verdict"]]
+    return out[["id", "claim", "claimed", "our estimate (95% CI)", "n", "adjusted interval", "margin", "verdict"]]
 
 
 def trends_section(changes: pd.DataFrame | None) -> Section:

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import pandas as pd
 
-from ...claims import CLAIMS, UNTESTABLE_REASON
+from ...claims import CLAIMS, MARGINS, UNTESTABLE_REASON
 
 
 def _pct(x: float) -> str:
@@ -20,13 +20,31 @@ def _interval(e: dict, fmt=_pct) -> str:
     return f"{fmt(e['estimate'])} (95% CI {fmt(e['ci_low'])}–{fmt(e['ci_high'])}, n = {int(e['n']):,})"
 
 
-def executive_summary(results: dict) -> list[str]:
-    """Three to six findings, each a sentence with its number, interval and base size."""
+def recorded_claims(results: dict) -> dict[str, dict]:
+    """Every claims entry any notebook recorded, by claim id."""
+    found: dict[str, dict] = {}
+    for section in results.values():
+        if isinstance(section, dict):
+            for entry in section.get("claims", []) or []:
+                if isinstance(entry, dict) and "id" in entry:
+                    found[entry["id"]] = entry
+    return found
+
+
+def is_weighted(results: dict) -> bool:
+    """Whether notebook 00 weighted the data (weights or raking margins in the codebook)."""
+    method = results.get("data_quality", {}).get("weighting", {}).get("method", "")
+    return bool(method) and not method.startswith("unweighted")
+
+
+def executive_summary(results: dict, period: str = "") -> list[str]:
+    """Three to six findings, each a sentence with its number, interval and base size. `period` is the
+    survey's reference period in words (the codebook's `survey.period`, e.g. "in the last six months")."""
     out: list[str] = []
     ch = results.get("channels", {})
     if isinstance(ch.get("multichannel_share"), dict):
         out.append(f"**Customers are multichannel:** {_interval(ch['multichannel_share'])} used at least two "
-                   f"channels in the last six months.")
+                   f"channels{' ' + period.strip() if period and period.strip() else ''}.")
     lead = ch.get("purchase_leader")
     if isinstance(lead, dict) and "channel" in lead:
         out.append(f"**{lead['channel'].capitalize()} leads at purchase:** {_interval(lead)} prefer it to buy.")
@@ -44,8 +62,12 @@ def executive_summary(results: dict) -> list[str]:
     ratio = loy.get("ratio")
     if isinstance(ratio, dict) and ratio.get("estimate") is not None:
         stat = ratio.get("statistic", "ratio of out-of-sample accuracy")
-        verdict = loy.get("verdict", "")
-        verdict_text = verdict.get("text", verdict.get("verdict", "")) if isinstance(verdict, dict) else str(verdict)
+        c13 = recorded_claims(results).get("C13")
+        if c13 is not None:  # the ledger's word, so that summary and ledger agree
+            verdict_text = f"{c13['verdict']} (margin {c13.get('margin', MARGINS['ratio'].text)})"
+        else:
+            verdict = loy.get("verdict", "")
+            verdict_text = verdict.get("text", verdict.get("verdict", "")) if isinstance(verdict, dict) else str(verdict)
         out.append(f"**CES vs CSAT:** {stat} = {ratio['estimate']:.2f} (95% CI {ratio['ci_low']:.2f}–{ratio['ci_high']:.2f}"
                    f"{', n = ' + format(int(ratio['n']), ',') if ratio.get('n') else ''}); the claim that CES is "
                    f"\"40% more accurate\" (ratio 1.40): {verdict_text}.")
@@ -54,7 +76,7 @@ def executive_summary(results: dict) -> list[str]:
         sizes = "; ".join(f"{s.get('name', s.get('persona'))} {_pct(s['estimate'])} "
                           f"({_pct(s['ci_low'])}–{_pct(s['ci_high'])})" for s in per["sizes"])
         n = per["sizes"][0].get("n")
-        out.append(f"**{per['k']} persona{'s' if per['k'] != 1 else ''}** (weighted shares, 95% CI"
+        out.append(f"**{per['k']} persona{'s' if per['k'] != 1 else ''}** ({'weighted ' if is_weighted(results) else ''}shares, 95% CI"
                    f"{', n = ' + format(int(n), ',') if n else ''}): {sizes}.")
     metrics = results.get("data_quality", {}).get("metrics", {})
     if "nps" in metrics:
@@ -76,25 +98,34 @@ def executive_summary(results: dict) -> list[str]:
 
 
 def claims_ledger(results: dict) -> pd.DataFrame:
-    """Every seed claim: claimed figure, our estimate and interval, verdict; untestable ones as such."""
-    found: dict[str, dict] = {}
-    for section in results.values():
-        if isinstance(section, dict):
-            for entry in section.get("claims", []) or []:
-                if isinstance(entry, dict) and "id" in entry:
-                    found[entry["id"]] = entry
+    """The claims this survey tested: claimed figure, our estimate with its 95% interval, the
+    Bonferroni-adjusted interval and declared margin the verdict rests on, and the verdict — in seed
+    order. Claims the survey did not test are in `claims_not_tested`, not in the table."""
+    found = recorded_claims(results)
     rows = []
     for c in CLAIMS:
         e = found.get(c.id)
         if e is not None:
             rows.append({"id": c.id, "claim": c.text, "claimed": c.claimed_text, "estimate": e.get("estimate"),
-                         "ci_low": e.get("ci_low"), "ci_high": e.get("ci_high"), "n": e.get("n"),
+                         "ci_low": e.get("ci_low"), "ci_high": e.get("ci_high"),
+                         "ci_low_adjusted": e.get("ci_low_adjusted"), "ci_high_adjusted": e.get("ci_high_adjusted"),
+                         "margin": e.get("margin", MARGINS[c.kind].text), "kind": c.kind, "n": e.get("n"),
                          "verdict": e.get("verdict")})
-        else:
-            reason = UNTESTABLE_REASON if c.measured_by == "untestable" else "not measured by this survey's codebook"
-            rows.append({"id": c.id, "claim": c.text, "claimed": c.claimed_text, "estimate": None, "ci_low": None,
-                         "ci_high": None, "n": None, "verdict": f"untestable: {reason}"})
-    return pd.DataFrame(rows)
+    return pd.DataFrame(rows, columns=["id", "claim", "claimed", "estimate", "ci_low", "ci_high", "ci_low_adjusted",
+                                       "ci_high_adjusted", "margin", "kind", "n", "verdict"])
+
+
+def claims_not_tested(results: dict) -> str:
+    """One or two lines naming the seed claims the ledger leaves out, and why ("" when none)."""
+    found = recorded_claims(results)
+    untestable = [c.id for c in CLAIMS if c.measured_by == "untestable"]
+    unmapped = [c.id for c in CLAIMS if c.measured_by != "untestable" and c.id not in found]
+    lines = []
+    if unmapped:
+        lines.append(f"Not tested, because this survey's codebook maps no item or metric to them: {', '.join(unmapped)}.")
+    if untestable:
+        lines.append(f"{', '.join(untestable)} are untestable on any customer survey: {UNTESTABLE_REASON}.")
+    return " ".join(lines)
 
 
 def methods_table(results: dict, versions: dict, input_sha256: str) -> pd.DataFrame:

@@ -11,6 +11,11 @@ from ...reliability import cronbach_alpha
 from ...results import WEIGHT
 
 
+def is_weighted(p: Prepared) -> bool:
+    """Whether the data carry weights (a weight column or raking margins in the codebook)."""
+    return not str(p.weighting.get("method", "")).startswith("unweighted")
+
+
 def weighting_diagnostics_table(p: Prepared) -> pd.DataFrame:
     d = p.weighting["diagnostics"]
     labels = {"n": "Respondents", "sum": "Sum of weights", "min": "Smallest weight", "max": "Largest weight",

@@ -24,3 +24,15 @@ def weighting_sentence(p: Prepared) -> str:
     text += (f" Kish effective sample size **{d['kish_ess']:,.0f}** of {d['n']:,} "
              f"(design effect {d['kish_deff']:.2f}); weights range {d['min']:.2f}–{d['max']:.2f}.")
     return text
+
+
+def metrics_caption(p: Prepared) -> str:
+    from .diagnostics import is_weighted
+
+    return f"{'Weighted estimates' if is_weighted(p) else 'Estimates (unweighted)'} with 95% intervals and base sizes"
+
+
+def margins_note(p: Prepared) -> str:
+    """Why there is no margins table, when there is none."""
+    return ("_The codebook declares no population margins, so the sample is not raked"
+            + (" (its weights come from the weight column)._" if p.survey.codebook.weight else "; estimates are unweighted._"))
