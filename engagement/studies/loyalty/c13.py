@@ -30,6 +30,7 @@ import pandas as pd
 from scipy import stats
 
 from ...claims import CLAIMS_BY_ID, claim_entry
+from ...claims import adjusted_interval
 from ...claims import verdict as claim_verdict
 from ...degrade import CannotEstimate
 from ...results import estimate
@@ -221,9 +222,11 @@ def compare_c13(data: LoyaltyData, *, n_boot: int = 200, level: float = 0.95) ->
                 lower_better = stat == "log_loss"
                 favours = ("CES" if (rhi < 1 if lower_better else rlo > 1) else
                            "CSAT" if (rlo > 1 if lower_better else rhi < 1) else "neither")
-                # "X% more accurate" reads as a ratio of an accuracy; log-loss is a loss, not compared to 1.40
+                # "X% more accurate" reads as a ratio of an accuracy; log-loss is a loss, not compared to 1.40.
+                # Judged like the ledger: on the Bonferroni-adjusted interval, with the ratio margin.
                 versus_claim = ("" if lower_better or not np.isfinite(rlo) else
-                                claim_verdict(CLAIMS_BY_ID["C13"].claimed, rlo, rhi))
+                                claim_verdict(CLAIMS_BY_ID["C13"].claimed,
+                                              *adjusted_interval(ratio, rlo, rhi, "ratio"), kind="ratio"))
                 rows_out.append({
                     "outcome": o.name, "outcome_label": o.label, "kind": o.kind, "coding": coding, "statistic": stat,
                     "ces": a, "ces_low": alo, "ces_high": ahi, "csat": b, "csat_low": blo, "csat_high": bhi,
