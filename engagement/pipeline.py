@@ -18,6 +18,7 @@ from __future__ import annotations
 import ast
 import codecs
 import contextlib
+import functools
 import hashlib
 import json
 import logging
@@ -149,15 +150,21 @@ def notebook_parameters(path: Path) -> set[str]:
 
 def _declared_parameters(path: Path) -> dict:
     """name -> default value of a notebook's parameters cell (None when the default is not a literal)."""
+    path = Path(path)
+    return dict(_declared_cached(str(path), path.stat().st_mtime_ns))
+
+
+@functools.lru_cache(maxsize=32)
+def _declared_cached(path: str, mtime_ns: int) -> tuple:
     import papermill as pm
 
-    out = {}
-    for name, spec in pm.inspect_notebook(str(path)).items():
+    out = []
+    for name, spec in pm.inspect_notebook(path).items():
         try:
-            out[name] = ast.literal_eval(spec["default"])
+            out.append((name, ast.literal_eval(spec["default"])))
         except (ValueError, SyntaxError):
-            out[name] = None
-    return out
+            out.append((name, None))
+    return tuple(out)
 
 
 _TYPE_WORDS = {bool: "true or false", int: "a whole number", float: "a number", str: "text", list: "a list like [a, b]"}
