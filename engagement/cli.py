@@ -45,7 +45,7 @@ class _OneLineTyper(typer.Typer):
             hint = f" (see {exc.ctx.command_path} --help)" if getattr(exc, "ctx", None) else ""
             typer.echo(one_line(f"bad input: {exc.format_message()}{hint}"), err=True)
             sys.exit(exc.exit_code)
-        except click_errors.Abort:
+        except typer.Abort:
             typer.echo("aborted", err=True)
             sys.exit(1)
         sys.exit(code if isinstance(code, int) else 0)
