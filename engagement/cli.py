@@ -192,7 +192,12 @@ def codebook_check(
     from .codebook import load_codebook
     from .ingest import read_survey
 
+    from .pipeline import _check_input_file
+
     try:
+        _check_input_file(codebook, "codebook")
+        if data:
+            _check_input_file(data, "data file")
         cb = load_codebook(codebook)
         if data:
             s = read_survey(data, cb)

@@ -576,6 +576,9 @@ def _run(plan: RunPlan, *, respondent_data: bool, progress) -> RunResult:
     except BaseException as exc:
         _stop_kernels()
         failed = _keep_failed(work, final)
+        if not respondent_data:
+            for fname in RESPONDENT_LEVEL_FILES:
+                (failed / fname).unlink(missing_ok=True)
         _restore_signals(handlers)
         if isinstance(exc, NotebookFailed):
             raise NotebookFailed(exc.notebook, exc.cell, exc.detail, failed) from None
