@@ -218,8 +218,6 @@ def check_params(params: dict, notebooks: list[str]) -> dict:
                 typed = yaml.safe_load(value) if value.strip() else None
             except yaml.YAMLError:
                 typed = value
-        if kind is str and not isinstance(typed, str):
-            typed = None if typed is None else typed
         ok = (kind is None or (kind is bool and isinstance(typed, bool))
               or (kind is int and isinstance(typed, int) and not isinstance(typed, bool))
               or (kind is float and isinstance(typed, (int, float)) and not isinstance(typed, bool)
@@ -279,7 +277,9 @@ class RunPlan:
     data_path: Path
     codebook_path: Path
     codebook: Codebook
-    survey: Survey
+    #: columns dropped as personal data (the validated table itself is not kept: the parent process
+    #: frees it before the notebooks run, which read the file themselves)
+    dropped_pii: list
     input_hash: str
     wave: str
     reports: Path
@@ -329,7 +329,7 @@ def plan_run(data_path=None, codebook_path=None, *, out=None, wave=None, params=
 
     survey = read_survey(data_path, cb)
     _check_data(survey, cb, data_path, codebook_path)
-    return RunPlan(data_path=data_path, codebook_path=codebook_path, codebook=cb, survey=survey,
+    return RunPlan(data_path=data_path, codebook_path=codebook_path, codebook=cb, dropped_pii=list(survey.dropped_pii),
                    input_hash=file_sha256(data_path), wave=wave, reports=reports, survey_dir=survey_dir,
                    final=final, publish_links=not out, seed=seed, params=typed, notebooks=names,
                    page_size=page_size)
@@ -503,8 +503,8 @@ def _run(plan: RunPlan, *, respondent_data: bool, progress) -> RunResult:
     log = _setup_log(work / "run.log")
     log.info("run: data=%s codebook=%s wave=%s sha256=%s", plan.data_path.name, plan.codebook_path.name,
              plan.wave, plan.input_hash)
-    if plan.survey.dropped_pii:
-        log.info("personal-data columns dropped: %s", ", ".join(plan.survey.dropped_pii))
+    if plan.dropped_pii:
+        log.info("personal-data columns dropped: %s", ", ".join(plan.dropped_pii))
 
     previous = _previous_results(plan.survey_dir, plan.wave, final)
     base = {"data_path": str(plan.data_path), "codebook_path": str(plan.codebook_path), "output_dir": str(work),
@@ -557,7 +557,7 @@ def _run(plan: RunPlan, *, respondent_data: bool, progress) -> RunResult:
             "input_sha256": plan.input_hash, "codebook_sha256": file_sha256(plan.codebook_path),
             "parameters": {k: v for k, v in {**base, **params}.items() if k not in ("output_dir",)},
             "notebooks": names, "timings_seconds": timings, "packages": package_versions(),
-            "dropped_pii_columns": plan.survey.dropped_pii,
+            "dropped_pii_columns": plan.dropped_pii,
             "previous_wave_results": str(previous) if previous else None,
             "degraded": degraded,
             "respondent_level_files": sorted(f for f in RESPONDENT_LEVEL_FILES if (work / f).exists()),
@@ -699,6 +699,11 @@ def _execute(src: Path, dst: Path, parameters: dict, log: logging.Logger) -> Non
     from nbclient.exceptions import DeadKernelError
     from papermill.exceptions import PapermillExecutionError
 
+    # papermill's and nbclient's messages ("Kernel died while waiting for execute reply") go to
+    # run.log, not to the terminal: the CLI's one line says what happened
+    pm_log = logging.getLogger("papermill")
+    saved = pm_log.handlers[:], pm_log.propagate
+    pm_log.handlers, pm_log.propagate = list(log.handlers), False
     try:
         pm.execute_notebook(str(src), str(dst), parameters=parameters, cwd=str(src.parent),
                             kernel_name="python3", progress_bar=False, log_output=False,
@@ -713,6 +718,8 @@ def _execute(src: Path, dst: Path, parameters: dict, log: logging.Logger) -> Non
                   "try a smaller sample or fewer drivers")
         log.error("notebook %s: %s", src.stem, detail)
         raise NotebookFailed(src.stem, None, detail, dst) from None
+    finally:
+        pm_log.handlers, pm_log.propagate = saved
 
 
 def _keep_failed(work: Path, final: Path) -> Path:

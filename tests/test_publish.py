@@ -197,7 +197,7 @@ def _no_debris(stand_in, pid: int) -> None:
 
 
 @pytest.mark.notebooks
-def test_publish_wave_order_respondent_data_and_degraded(stand_in):
+def test_publish_degraded_sections_and_respondent_data(stand_in):
     code, out, err = _done(_cli(stand_in, "--wave", "2026-Q4"))
     assert code == 0, err
     assert "not estimated: findings.demo: only one outcome class" in out
@@ -207,37 +207,35 @@ def test_publish_wave_order_respondent_data_and_degraded(stand_in):
     assert manifest["degraded"] == {"findings.demo": "only one outcome class among 150 respondents"}
     assert "not estimated: findings.demo" in (q4 / "run.log").read_text()
     assert manifest["respondent_level_files"] == sorted([CLEAN_DATA, PERSONA_FILE])
-    assert (sd / "latest").resolve() == q4.resolve()
-
-    # an earlier wave run later: `latest` stays on the newest wave; no respondent-level files
-    code, out, err = _done(_cli(stand_in, "--wave", "2026-Q3", "--no-respondent-data"))
-    assert code == 0, err
-    q3 = sd / "2026-Q3"
-    assert not (q3 / CLEAN_DATA).exists() and not (q3 / PERSONA_FILE).exists()
-    assert not (q3 / "clean.source").exists()
-    assert json.loads((q3 / "manifest.json").read_text())["respondent_level_files"] == []
-    assert json.loads((q3 / "results.json").read_text())["findings"]["previous"] == ""
+    assert (q4 / CLEAN_DATA).exists()
     assert (sd / "latest").resolve() == q4.resolve()
     assert (stand_in["reports"] / "latest").resolve() == q4.resolve()
 
 
 @pytest.mark.notebooks
 def test_two_concurrent_runs_take_turns_and_latest_is_the_newest_wave(stand_in):
+    """An earlier and a later wave at once: one waits for the other; `latest` ends on the later
+    wave and each trend compares with the wave before it in wave order, whichever finished first."""
     sd = _survey_dir(stand_in)
     env = {"FAKE_SLEEP": "2"}
-    first = _cli(stand_in, "--wave", "2027-Q1", "--wait", "200", env=env)
-    second = _cli(stand_in, "--wave", "2026-Q4", "--wait", "200", env=env)
-    (c1, o1, e1), (c2, o2, e2) = _done(first), _done(second)
+    later = _cli(stand_in, "--wave", "2027-Q1", "--wait", "300", env=env)
+    earlier = _cli(stand_in, "--wave", "2026-Q3", "--wait", "300", "--no-respondent-data", env=env)
+    (c1, o1, e1), (c2, o2, e2) = _done(later), _done(earlier)
     assert c1 == 0 and c2 == 0, (e1, e2)
     assert "waiting for the run of pid" in o1 + o2  # one of them waited for the other
     assert (sd / "latest").resolve() == (sd / "2027-Q1").resolve()
-    # each wave's trend compares with the wave before it in wave order, whatever finished first
-    prev_q4 = json.loads((sd / "2026-Q4" / "results.json").read_text())["findings"]["previous"]
+    assert (stand_in["reports"] / "latest").resolve() == (sd / "2027-Q1").resolve()
+    prev_q3 = json.loads((sd / "2026-Q3" / "results.json").read_text())["findings"]["previous"]
     prev_q1 = json.loads((sd / "2027-Q1" / "results.json").read_text())["findings"]["previous"]
-    assert Path(prev_q4).parent.name == "2026-Q3"
+    assert prev_q3 == ""
     assert Path(prev_q1).parent.name == "2026-Q4"
-    _no_debris(stand_in, first.pid)
-    _no_debris(stand_in, second.pid)
+    # --no-respondent-data: only aggregates
+    q3 = sd / "2026-Q3"
+    assert not (q3 / CLEAN_DATA).exists() and not (q3 / PERSONA_FILE).exists()
+    assert not (q3 / "clean.source").exists()
+    assert json.loads((q3 / "manifest.json").read_text())["respondent_level_files"] == []
+    _no_debris(stand_in, later.pid)
+    _no_debris(stand_in, earlier.pid)
 
 
 @pytest.mark.notebooks
