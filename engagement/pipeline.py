@@ -514,9 +514,12 @@ def _run(plan: RunPlan, *, respondent_data: bool, progress) -> RunResult:
     timings: dict[str, float] = {}
     # Kernels write their connection files (which hold the kernel's key) into a folder of this run,
     # removed at the end whatever happens; a killed run's folder goes at the next run's start.
+    # (jupyter_client makes them with tempfile.mkstemp, hence the process's temp folder is redirected.)
     runtime = Path(tempfile.mkdtemp(prefix=f"engagement-kernels-{os.getpid()}-"))
-    saved_env = os.environ.get("JUPYTER_RUNTIME_DIR")
+    saved_env, saved_tempdir = os.environ.get("JUPYTER_RUNTIME_DIR"), tempfile.tempdir
     os.environ["JUPYTER_RUNTIME_DIR"] = str(runtime)
+    tempfile.tempdir = str(runtime)
+    _RUNTIME_DIR.append(str(runtime))
     handlers = _catch_signals()
     try:
         for i, name in enumerate(names, 1):
@@ -584,6 +587,8 @@ def _run(plan: RunPlan, *, respondent_data: bool, progress) -> RunResult:
             raise NotebookFailed(exc.notebook, exc.cell, exc.detail, failed) from None
         raise
     finally:
+        _RUNTIME_DIR.remove(str(runtime))
+        tempfile.tempdir = saved_tempdir
         shutil.rmtree(runtime, ignore_errors=True)
         if saved_env is None:
             os.environ.pop("JUPYTER_RUNTIME_DIR", None)
@@ -658,22 +663,30 @@ def _in_worker(fn, *args):
     return box.get("value")
 
 
-def _children() -> list[int]:
-    me = str(os.getpid())
+#: connection-file folder of the run going on in this process: its kernels name it on their command line
+_RUNTIME_DIR: list[str] = []
+
+
+def _kernels() -> list[int]:
+    """Child processes of this process started for this run's notebooks (Linux /proc; elsewhere none)."""
+    if not _RUNTIME_DIR:
+        return []
+    me, marker = str(os.getpid()), _RUNTIME_DIR[-1].encode()
     pids = []
     for stat in Path("/proc").glob("[0-9]*/stat"):
         try:
             fields = stat.read_text().rsplit(")", 1)[1].split()
-        except OSError:
+            if fields[1] == me and marker in (stat.parent / "cmdline").read_bytes():
+                pids.append(int(stat.parent.name))
+        except (OSError, IndexError):
             continue
-        if fields[1] == me:
-            pids.append(int(stat.parent.name))
     return pids
 
 
 def _stop_kernels(grace: float = 3.0) -> None:
-    """Stop every kernel this process started (its child processes): SIGTERM, then SIGKILL."""
-    kids = _children()
+    """Stop the kernels of this run: SIGTERM, then SIGKILL (nbclient would only do it in the main
+    thread, and not at all when the process is being stopped)."""
+    kids = _kernels()
     for pid in kids:
         with contextlib.suppress(OSError):
             os.kill(pid, signal.SIGTERM)
@@ -717,6 +730,12 @@ def _execute(src: Path, dst: Path, parameters: dict, log: logging.Logger) -> Non
         detail = (f"the kernel died (DeadKernelError: {exc}); most often it ran out of memory — "
                   "try a smaller sample or fewer drivers")
         log.error("notebook %s: %s", src.stem, detail)
+        if not dst.exists():  # papermill saves nothing when the kernel dies: keep the notebook that was run
+            import nbformat
+
+            nb = nbformat.read(src, as_version=4)
+            nb.cells.insert(0, nbformat.v4.new_markdown_cell(f"**The kernel died while running this notebook.** {detail}"))
+            nbformat.write(nb, dst)
         raise NotebookFailed(src.stem, None, detail, dst) from None
     finally:
         pm_log.handlers, pm_log.propagate = saved
