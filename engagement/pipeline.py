@@ -4,13 +4,20 @@ Layout under `reports/`:
 
     reports/<survey>/<wave>/            one published run: executed notebooks, findings.html,
                                         findings.pdf, results.json, manifest.json, run.log, …
-    reports/<survey>/latest -> <wave>   moves only when a run succeeds
-    reports/latest -> <survey>/<wave>   the most recent successful run of any survey
+    reports/<survey>/latest -> <wave>   the newest published wave in wave order (config.wave_sort_key)
+    reports/latest -> <survey>/<wave>   that of the survey published last
     reports/<survey>/_failed/<wave>/    the last failed attempt, kept for debugging
+    reports/<survey>/.lock              held (fcntl) by the run of this survey going on
 
-A run is built in a hidden temporary folder beside its destination and renamed into place only when
-every notebook, results.json and the PDF are done, so a failed or interrupted run never touches the
-previous good report. Inputs are validated before anything is written (bad input: exit code 2).
+<survey> and <wave> are `folder_name(label)`: the label itself when it is a safe name, otherwise a
+readable part and a hash of the label, so that two labels never share a folder.
+
+Every input (options, parameters and their types, paths, encodings, labels, output folder, codebook,
+data, screening and margins) is checked by `plan_run` before anything is written (bad input: exit
+code 2). A run is built in a hidden temporary folder beside its destination and renamed into place
+only when every notebook, results.json and the PDF are done, so a failed or interrupted run never
+touches the previous good report. SIGTERM/SIGINT stop the kernels, remove their connection files and
+the unfinished build; what a killed (SIGKILL) run leaves is removed when the next run starts.
 """
 
 from __future__ import annotations
