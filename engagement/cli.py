@@ -2,17 +2,57 @@
 
 from __future__ import annotations
 
+import re
 import sys
 from pathlib import Path
 from typing import List, Optional
 
 import typer
 
+try:  # typer >= 0.24 carries its own copy of click
+    from typer._click import exceptions as click_errors
+except ImportError:  # pragma: no cover
+    from click import exceptions as click_errors
+
 from . import config
 from .errors import InputError
 
-app = typer.Typer(add_completion=False, no_args_is_help=True,
-                  help="Customer-engagement survey toolkit: channels, CES vs CSAT loyalty, personas.")
+
+def one_line(text: str, limit: int = 80) -> str:
+    """A message on one line, every quoted value in it cut to about `limit` characters."""
+    flat = " ".join(str(text).split())
+
+    def cut(m: re.Match) -> str:
+        q, body = m.group(1), m.group(2)
+        return m.group(0) if len(body) <= limit else f"{q}{body[:limit - 1]}…{q}"
+
+    flat = re.sub(r"(['\"])(.*?)\1(?=[\s,:;.)]|$)", cut, flat)
+    return flat if len(flat) <= 600 else flat[:599] + "…"
+
+
+class _OneLineTyper(typer.Typer):
+    """Usage errors (unknown option, bad option value) as one line on stderr with exit 2, like every
+    other bad input, instead of click's usage block."""
+
+    def __call__(self, args=None, prog_name: str = "engagement"):
+        command = typer.main.get_command(self)
+        try:
+            code = command.main(args=args, prog_name=prog_name, standalone_mode=False)
+        except click_errors.NoArgsIsHelpError as exc:
+            typer.echo(exc.ctx.get_help())
+            sys.exit(0)
+        except click_errors.ClickException as exc:
+            hint = f" (see {exc.ctx.command_path} --help)" if getattr(exc, "ctx", None) else ""
+            typer.echo(one_line(f"bad input: {exc.format_message()}{hint}"), err=True)
+            sys.exit(exc.exit_code)
+        except typer.Abort:
+            typer.echo("aborted", err=True)
+            sys.exit(1)
+        sys.exit(code if isinstance(code, int) else 0)
+
+
+app = _OneLineTyper(add_completion=False, no_args_is_help=True,
+                    help="Customer-engagement survey toolkit: channels, CES vs CSAT loyalty, personas.")
 codebook_app = typer.Typer(no_args_is_help=True, help="Codebook helpers.")
 app.add_typer(codebook_app, name="codebook")
 
@@ -20,7 +60,7 @@ EXIT_BAD_INPUT = 2
 
 
 def _bad_input(exc: InputError) -> None:
-    typer.echo(exc.one_line(), err=True)
+    typer.echo(one_line(exc.one_line()), err=True)
     raise typer.Exit(EXIT_BAD_INPUT)
 
 
@@ -64,15 +104,16 @@ def assign(
 
 
 def _parse_params(pairs: list[str]) -> dict:
-    """-p key=value pairs; values are read as YAML scalars (numbers, booleans, lists stay typed)."""
-    import yaml
+    """-p key=value pairs, values as text: the pipeline types them as the notebooks' parameters cells
+    declare (`pipeline.check_params`) and names the parameter when one does not fit."""
+    from .pipeline import RunInputError, clip
 
     out = {}
     for pair in pairs:
-        if "=" not in pair:
-            raise typer.BadParameter(f"expected key=value, got {pair!r}", param_hint="-p")
-        key, value = pair.split("=", 1)
-        out[key.strip()] = yaml.safe_load(value)
+        key, sep, value = pair.partition("=")
+        if not sep or not key.strip():
+            raise RunInputError(f"-p {clip(pair)}", "key=value")
+        out[key.strip()] = value
     return out
 
 
@@ -84,22 +125,36 @@ def run(
     wave: Optional[str] = typer.Option(None, help="Survey wave label, e.g. 2026-Q4 (default: the codebook's)."),
     param: List[str] = typer.Option([], "-p", "--param", help="Notebook parameter key=value (repeatable)."),
     page_size: str = typer.Option("A4", help="PDF page size: A4 or letter."),
+    no_respondent_data: bool = typer.Option(False, "--no-respondent-data",
+                                            help="Publish only aggregates: no clean.parquet, personas.parquet."),
+    wait: float = typer.Option(0, "--wait", min=0,
+                               help="Seconds to wait for another run of the same survey to finish (default: exit 2 at once)."),
 ):
     """Run every notebook with papermill and publish findings.pdf and results.json.
 
-    Exit codes: 0 ok; 2 bad input (nothing written); 1 a notebook or the report failed (the previous
-    good report and the `latest` pointer are left as they were).
+    Every input is checked before any notebook runs. Exit codes: 0 published (sections that could not
+    be estimated are listed); 2 bad input or another run of the survey is going on (nothing written);
+    1 a notebook or the report failed (the previous good report and `latest` are left as they were);
+    130/143 interrupted by SIGINT/SIGTERM (kernels stopped, nothing published).
     """
-    from .pipeline import NotebookFailed, run_pipeline
+    from .pipeline import NotebookFailed, RunInterrupted, run_pipeline
 
     try:
         result = run_pipeline(data, codebook, out=out, wave=wave, params=_parse_params(param),
-                              page_size=page_size, progress=typer.echo)
+                              page_size=page_size, respondent_data=not no_respondent_data, wait=wait,
+                              progress=typer.echo)
     except InputError as exc:
         _bad_input(exc)
     except NotebookFailed as exc:
-        typer.echo(f"run failed: {exc}", err=True)
+        typer.echo(one_line(f"run failed: {exc}", 200), err=True)
         raise typer.Exit(1)
+    except RunInterrupted as exc:
+        done = ("the run was published before stopping" if exc.published
+                else "kernels stopped, nothing published; the last good report is unchanged")
+        typer.echo(f"run interrupted ({exc}): {done}", err=True)
+        raise typer.Exit(128 + exc.signum)
+    for section, reason in sorted(result.degraded.items()):
+        typer.echo(f"not estimated: {section}: {reason}")
     typer.echo(f"results: {result.results}")
     typer.echo(f"PDF: {result.pdf}")
 
@@ -137,7 +192,12 @@ def codebook_check(
     from .codebook import load_codebook
     from .ingest import read_survey
 
+    from .pipeline import _check_input_file
+
     try:
+        _check_input_file(codebook, "codebook")
+        if data:
+            _check_input_file(data, "data file")
         cb = load_codebook(codebook)
         if data:
             s = read_survey(data, cb)
@@ -148,8 +208,8 @@ def codebook_check(
         _bad_input(exc)
 
 
-def main() -> None:  # pragma: no cover - console entry
-    app()
+def main(argv: list[str] | None = None) -> None:  # pragma: no cover - console entry
+    app(argv)
 
 
 if __name__ == "__main__":  # pragma: no cover

@@ -22,6 +22,12 @@ CLEAN_DATA = "clean.parquet"
 PERSONA_FILE = "personas.parquet"
 #: name of the final analysis weight column in the clean data written by notebook 00
 WEIGHT = "_weight"
+#: files of a run folder that hold one row per respondent (no personal data: only codebook columns,
+#: PII dropped), and why they are kept; `engagement run --no-respondent-data` publishes without them
+RESPONDENT_LEVEL_FILES = {
+    CLEAN_DATA: "the screened, weighted analysis table: lets a study notebook be rerun on this run's data",
+    PERSONA_FILE: "each respondent's persona: joins personas to other analyses of this wave",
+}
 
 
 def to_jsonable(obj: Any) -> Any:

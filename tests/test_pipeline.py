@@ -71,6 +71,10 @@ def test_run_publishes_pdf_results_manifest(run):
 
     assert manifest["input_sha256"] == hashlib.sha256(run["paths"]["survey"].read_bytes()).hexdigest()
     assert manifest["packages"]["pandas"]
+    # sections the notebooks could not estimate are copied from results.json (empty on this survey)
+    assert manifest["degraded"] == json.loads(res.results.read_text()).get("degraded", {})
+    assert manifest["respondent_level_files"] == ["clean.parquet", "personas.parquet"]
+    assert not list(res.run_dir.parent.glob(".*.building-*"))
 
 
 def test_results_json_has_headline_numbers(run):
