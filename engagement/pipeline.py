@@ -565,6 +565,10 @@ def _run(plan: RunPlan, *, respondent_data: bool, progress) -> RunResult:
             "survey": cb.survey.name, "wave": plan.wave, "data_file": plan.data_path.name,
             "codebook_file": plan.codebook_path.name,
             "input_sha256": plan.input_hash, "codebook_sha256": file_sha256(plan.codebook_path),
+            # customer records joined to the survey (issue 15): each extract's file and bytes
+            "extracts": {ex.name: {"file": ex.file, "sha256": file_sha256(
+                Path(ex.file) if Path(ex.file).is_absolute() else plan.data_path.parent / ex.file)}
+                for ex in cb.extracts},
             "parameters": {k: v for k, v in {**base, **params}.items() if k not in ("output_dir",)},
             "notebooks": names, "timings_seconds": timings, "packages": package_versions(),
             "dropped_pii_columns": plan.dropped_pii,
