@@ -108,24 +108,29 @@ def run(
 def codebook_draft(
     datafile: Path = typer.Argument(..., help="The survey export to inspect."),
     out: Optional[Path] = typer.Option(None, help="Write the draft here (default: print it)."),
-    encoding: str = typer.Option("utf-8"),
+    encoding: Optional[str] = typer.Option(None, help="Text encoding of the export (default: detected: UTF-8, CP949 or Shift-JIS)."),
 ):
-    """Write a starting codebook by inspecting the data (types, ranges, candidate roles)."""
-    import yaml
-
-    from .ingest import draft_codebook
+    """Write a starting codebook by inspecting the data: roles guessed from names and values, each with its evidence
+    as a YAML comment; then say which studies the draft feeds and what the others lack."""
+    from .codebook import Codebook
+    from .draft import draft_file, studies_summary
 
     try:
-        draft = draft_codebook(datafile, encoding=encoding)
+        draft = draft_file(datafile, encoding=encoding)
     except InputError as exc:
         _bad_input(exc)
-    text = "# Draft codebook: check every role, scale direction and label before use.\n" + yaml.safe_dump(
-        draft, sort_keys=False, allow_unicode=True)
+    text = draft.text()
     if out:
         out.write_text(text, encoding="utf-8")
         typer.echo(out)
     else:
         typer.echo(text)
+    try:
+        lines = studies_summary(Codebook.model_validate(draft.codebook))
+    except Exception as exc:  # keys other engineers add may not be known to this version's schema
+        lines = [f"the draft does not validate yet ({str(exc).splitlines()[0]}); run `engagement codebook check`"]
+    for line in lines:
+        typer.echo(f"draft {line}", err=not out)
 
 
 @codebook_app.command("check")
@@ -139,6 +144,12 @@ def codebook_check(
 
     try:
         cb = load_codebook(codebook)
+        from .draft import studies_fed
+
+        fed = studies_fed(cb)
+        if not fed["fed"].any():  # an unedited draft must not pass for a working codebook
+            typer.echo("warning: this codebook feeds no study: " + "; ".join(
+                f"{r.study} needs {r.missing.split('; ')[0]}" for r in fed.itertuples()), err=True)
         if data:
             s = read_survey(data, cb)
             typer.echo(f"ok: {len(s.data)} rows, {len(s.data.columns)} columns; PII dropped: {s.dropped_pii}")
