@@ -112,8 +112,7 @@ def codebook_draft(
 ):
     """Write a starting codebook by inspecting the data: roles guessed from names and values, each with its evidence
     as a YAML comment; then say which studies the draft feeds and what the others lack."""
-    from .codebook import Codebook
-    from .draft import draft_file, studies_summary
+    from .draft import draft_file, studies_summary, validate_draft
 
     try:
         draft = draft_file(datafile, encoding=encoding)
@@ -126,11 +125,14 @@ def codebook_draft(
     else:
         typer.echo(text)
     try:
-        lines = studies_summary(Codebook.model_validate(draft.codebook))
-    except Exception as exc:  # keys other engineers add may not be known to this version's schema
-        lines = [f"the draft does not validate yet ({str(exc).splitlines()[0]}); run `engagement codebook check`"]
+        cb, unknown = validate_draft(draft.codebook)
+        lines = [f"draft {line}" for line in studies_summary(cb)]
+        if unknown:
+            lines.append(f"note: this version of engagement does not know the draft's keys {', '.join(unknown)}")
+    except Exception as exc:  # the draft is a starting point; `codebook check` names the key to fix
+        lines = [f"the draft does not validate yet ({str(exc).splitlines()[0]}): run `engagement codebook check`"]
     for line in lines:
-        typer.echo(f"draft {line}", err=not out)
+        typer.echo(line, err=not out)
 
 
 @codebook_app.command("check")

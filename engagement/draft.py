@@ -58,6 +58,10 @@ ROLE_WORDS: dict[str, tuple[set[str], tuple[str, ...]]] = {
     "revenue": ({"revenue", "spend", "spent", "sales"}, ("매출", "구매금액", "売上", "購入金額")),
     "reverse": ({"r", "rev", "reversed", "neg", "negative"}, ()),
 }
+#: words that name a role only in question text ("made it easy", "buy from us again"), too common in names
+TEXT_WORDS = {"ces": {"easy", "easier", "effortless"}, "loyalty": {"again", "continue"}, "csat": {"satisfied"}}
+#: stems of question numbers, not of item blocks
+GENERIC_STEMS = {"q", "qid", "v", "var", "item", "x", "s", "col", "column"}
 #: a loyalty outcome for which "yes" means the customer left: the loyal value is the other one
 LEFT_WORDS = ({"churn", "churned", "cancelled", "canceled", "left"}, ("이탈", "해지", "解約", "離反"))
 STAGES: dict[str, tuple[set[str], tuple[str, ...]]] = {
@@ -193,16 +197,41 @@ def detect_encoding(path: Path) -> tuple[str, str]:
     except UnicodeDecodeError:
         pass
     scores = {}
-    for enc, pattern in (("cp949", r"[\uac00-\ud7a3]"), ("shift_jis", r"[\u3040-\u30ff\u4e00-\u9fff]")):
+    for enc in ("cp949", "shift_jis"):
         try:
-            scores[enc] = len(re.findall(pattern, raw.decode(enc)))
+            text = raw.decode(enc)
         except UnicodeDecodeError:
             continue
+        scores[enc] = _script_score(text, enc)
     if not scores:
         return "utf-8", "decodes as none of UTF-8, CP949 or Shift-JIS: set `encoding` by hand"
     best = max(scores, key=scores.get)
     script = "Korean" if best == "cp949" else "Japanese"
-    return best, f"not UTF-8; decodes as {best} with {scores[best]} {script} characters"
+    others = "; ".join(f"{e} scores {v}" for e, v in scores.items() if e != best)
+    return best, (f"not UTF-8; decodes as {best} with {scores[best]} more common {script} letters than rare ones"
+                  + (f" ({others})" if others else ""))
+
+
+def _script_score(text: str, enc: str) -> int:
+    """How much a decoding looks like real text: each double-byte encoding decodes the other's bytes
+    into rare letters (Shift-JIS read as CP949 gives extended Hangul; CP949 read as Shift-JIS gives
+    half-width katakana), so common letters count for it and rare ones against it."""
+    if enc == "cp949":
+        hangul = re.findall(r"[\uac00-\ud7a3]", text)
+        common = sum(1 for ch in hangul if _common_hangul(ch))
+        return common - (len(hangul) - common)
+    full = len(re.findall(r"[\u3040-\u30ff\u4e00-\u9fff]", text))
+    half = len(re.findall(r"[\uff61-\uff9f]", text))
+    return full - half
+
+
+def _common_hangul(ch: str) -> bool:
+    """One of the 2,350 syllables of KS X 1001 (two bytes in EUC-KR; Python spells the others as 8-byte
+    jamo sequences)."""
+    try:
+        return len(ch.encode("euc_kr")) == 2
+    except UnicodeEncodeError:
+        return False
 
 
 def _stub_codebook(encoding: str) -> Codebook:
@@ -273,7 +302,8 @@ def _answer_recode(levels: list) -> tuple[dict, str] | None:
     # "0 - Not at all likely", "10 - Extremely likely", "7": a leading number is the code
     lead = {lv: re.match(r"^\s*(\d{1,2})(\s*[-–:.]\s*\S.*)?$", str(lv)) for lv in levels}
     if all(m for lv, m in lead.items() if norm[lv] not in NA_TEXT) and any(m and m.group(2) for m in lead.values()):
-        return {lv: int(m.group(1)) for lv, m in lead.items() if m and m.group(2)}, "numbered"
+        # only the labelled end points need a recode; plain numbers are read as numbers
+        return {lv: int(m.group(1)) for lv, m in lead.items() if m}, "numbered"
     return None
 
 
@@ -356,9 +386,11 @@ def column_facts(name: str, s: pd.Series, text: str = "", labels: dict | None = 
         low = {lv: _norm_text(lv) for lv in levels}
         if rec:
             f.recode = {str(k): v for k, v in rec[0].items()}
+            as_number = {k: v for k, v in f.recode.items() if _is_number(k)}
             num = s.map(lambda x: f.recode.get(str(x)) if pd.notna(x) else np.nan).astype(float)
             f.missing = sorted(str(lv) for lv in levels if low[lv] in NA_TEXT)
             f.values = num
+            f.recode = dict(sorted(((k, v) for k, v in f.recode.items() if k not in as_number), key=lambda kv: kv[1]))
             scale_name = rec[1]
             r = _rating_type(num, {})
             if r and scale_name != "numbered" and max(f.recode.values()) <= 5:
@@ -567,8 +599,10 @@ def draft_frame(df: pd.DataFrame, name: str = "survey", value_labels: dict | Non
     # --- multi-item blocks: a common stem + item number, all ratings on one scale
     blocks: dict[str, list[str]] = {}
     for c in cols:
-        m = re.match(r"^(.*?[^\d_.\s-])[\s_.-]*(\d{1,2})(r|rev|_r|_rev)?$", c, flags=re.I)
-        if m and facts[c].kind == "rating" and c not in used:
+        m = re.match(r"^(.+?)[\s_.-](\d{1,2})(r|rev|_r|_rev)?$", c, flags=re.I) \
+            or re.match(r"^(.*[^\d_.\s-])(\d{1,2})(r|rev|_r|_rev)?$", c, flags=re.I)
+        # Q1, Q2, V3: a question number, not an item number (Q5_1, Q5_2 are items of Q5)
+        if m and facts[c].kind == "rating" and c not in used and m.group(1).lower() not in GENERIC_STEMS:
             blocks.setdefault(m.group(1), []).append(c)
     blocks = {k: v for k, v in blocks.items() if len(v) >= 2 and len({facts[c].scale for c in v}) == 1}
 
@@ -584,7 +618,8 @@ def draft_frame(df: pd.DataFrame, name: str = "survey", value_labels: dict | Non
         if w:
             return f"name has {w!r}"
         if use_text and f.text:
-            w = _match(ROLE_WORDS[role], f.text, tokens(f.text))
+            en, cjk = ROLE_WORDS[role]
+            w = _match((en | TEXT_WORDS.get(role, set()), cjk), f.text, tokens(f.text))
             if w:
                 return f"question text has {w!r} ({_clip(f.text)})"
         return None
@@ -620,7 +655,7 @@ def draft_frame(df: pd.DataFrame, name: str = "survey", value_labels: dict | Non
                         continue
                     if lo == 1:  # an NPS question is 0-10 even when nobody answered 0
                         lo, facts[c].scale = 0, (0, 10)
-                        why_scale = "values 1-10 observed; scale 0-10, as NPS is asked"
+                        why_scale = facts[c].scale_why = "values 1-10 observed; scale 0-10, as NPS is asked"
                 scales[role] = _scale_entry(role, facts, [c], lo, hi)
                 why[("scales", role)] = f"{hit}; {why_scale}"
                 take(c)
@@ -826,8 +861,7 @@ def draft_frame(df: pd.DataFrame, name: str = "survey", value_labels: dict | Non
     pf_binary = list(usage.values()) if len(usage) >= 2 else []
     pf_binary += [c for c in cols if c not in used and facts[c].kind == "binary" and facts[c].recode == {}
                   and c not in pf_binary][: max(0, 10 - len(pf_binary))]
-    pf_ordinal = [c for c in cols if c not in used and facts[c].kind == "rating" and not facts[c].recode
-                  and not facts[c].missing][:8]
+    pf_ordinal = [c for c in cols if c not in used and facts[c].kind == "rating" and not facts[c].recode][:8]
     pf_cont = [c for c in cols if c not in used and facts[c].kind in ("count", "continuous")
                and c not in (cb.get("weight"), cb.get("duration"))][:6]
     if len(pf_binary) + len(pf_ordinal) + len(pf_cont) < 2:  # a survey of item blocks: one item per block
@@ -842,6 +876,8 @@ def draft_frame(df: pd.DataFrame, name: str = "survey", value_labels: dict | Non
         for c in pf_ordinal:
             lo, hi = facts[c].scale
             columns[c] = {"type": "int", "min": _plain(lo), "max": _plain(hi)}
+            if facts[c].missing:
+                columns[c]["missing"] = [_plain(m) if _is_number(m) else m for m in facts[c].missing]
             if facts[c].text:
                 columns[c]["label"] = _label_text(c, facts[c])
             why[("columns", c)] = facts[c].scale_why
@@ -871,12 +907,13 @@ def draft_frame(df: pd.DataFrame, name: str = "survey", value_labels: dict | Non
     # --- screening: a CRM extract (id, no duration) is not a set of survey submissions
     screening = {}
     if fmt == "qualtrics":
-        answer_cols = [c for c in cols if c in used and c not in pii and c != id_col and c != cb.get("duration")]
+        answer_cols = [c for c in cols if c in used and c not in pii and c != id_col and c != cb.get("duration")
+                       and c not in QUALTRICS_META]
         if answer_cols:
             screening["duplicate_columns"] = answer_cols
             why[("screening", "duplicate_columns")] = ("duplicates are looked for on the answers only, never on "
                                                        "Qualtrics metadata (which makes every row unique)")
-    elif id_col and "duration" not in cb:
+    elif id_col and "duration" not in cb and not any(f.kind == "rating" for f in facts.values()):
         screening["check_duplicates"] = False
         why[("screening", "check_duplicates")] = ("an id on every row and no interview duration: looks like an "
                                                   "administrative extract, where identical profiles are different "
@@ -951,7 +988,7 @@ def _block_entry(stem: str, items: list[str], facts: dict, df: pd.DataFrame) -> 
     lo, hi = facts[items[0]].scale
     entry = {"name": re.sub(r"\W+", "_", stem).strip("_") or "block", "items": list(items), "min": _plain(lo),
              "max": _plain(hi)}
-    reasons = [f"{len(items)} items with stem {stem!r} on one scale ({facts[items[0]].scale_why})"]
+    reasons = [f"{len(items)} items with stem {stem!r} on one scale: {facts[items[0]].scale_why}"]
     rev = _reversed_items(df, facts, items)
     if rev:
         entry["reverse"] = [c for c, _ in rev]
@@ -967,13 +1004,25 @@ def _block_entry(stem: str, items: list[str], facts: dict, df: pd.DataFrame) -> 
 
 
 def _reversed_items(df: pd.DataFrame, facts: dict, items: list[str]) -> list[tuple[str, float]]:
-    """Items that correlate negatively with the mean of the rest of their block (or are named reversed)."""
+    """Negatively worded items of a block: those loading against the majority on the first principal
+    component of the item correlations. Returns (item, correlation with the mean of the other items,
+    those others turned the majority's way)."""
     if len(items) < 3:
         return []
     X = pd.DataFrame({c: facts[c].values for c in items}).astype(float)
+    R = X.corr(min_periods=10).fillna(0).to_numpy()
+    if not np.isfinite(R).all():
+        return []
+    vals, vecs = np.linalg.eigh(R)
+    v = vecs[:, -1]
+    if (v > 0).sum() < (v < 0).sum() or ((v > 0).sum() == (v < 0).sum() and v.sum() < 0):
+        v = -v
+    sign = np.where(v < 0, -1.0, 1.0)
     out = []
-    for c in items:
-        rest = X.drop(columns=c).mean(axis=1)
+    for i, c in enumerate(items):
+        if sign[i] > 0:
+            continue
+        rest = (X.drop(columns=c) * np.delete(sign, i)).mean(axis=1)
         ok = X[c].notna() & rest.notna()
         if ok.sum() < 10 or X[c][ok].std() == 0 or rest[ok].std() == 0:
             continue
@@ -1078,6 +1127,32 @@ def studies_fed(codebook: Codebook) -> pd.DataFrame:
         {"study": "personas", "fed": n_pf >= 2,
          "missing": "" if n_pf >= 2 else "two or more persona features (`persona_features`)"},
     ])
+
+
+#: codebook keys agreed for this round (missing codes, recodes, reversed items, readers, wording)
+CONTRACT_KEYS = {"missing_codes", "missing", "recode", "reverse", "language", "period", "population", "delimiter",
+                 "sheet"}
+
+
+def validate_draft(codebook: dict) -> tuple[Codebook, list[str]]:
+    """The draft as a Codebook. Where this version's schema does not know a key of the round's contract
+    (missing codes, recodes, …), those keys are set aside and named, so the summary can still be given."""
+    from pydantic import ValidationError
+
+    try:
+        return Codebook.model_validate(codebook), []
+    except ValidationError:
+        dropped: set[str] = set()
+
+        def strip(node):
+            if isinstance(node, dict):
+                dropped.update(k for k in node if k in CONTRACT_KEYS)
+                return {k: strip(v) for k, v in node.items() if k not in CONTRACT_KEYS}
+            if isinstance(node, list):
+                return [strip(x) for x in node]
+            return node
+
+        return Codebook.model_validate(strip(codebook)), sorted(dropped)
 
 
 def studies_summary(codebook: Codebook) -> list[str]:
