@@ -484,6 +484,10 @@ def draft_file(path: str | Path, encoding: str | None = None) -> Draft:
     if user_missing:
         d.notes.append("SPSS user-missing values (read as empty): " + ", ".join(
             f"{c} {sorted(map(_plain, v))}" for c, v in list(user_missing.items())[:6]))
+    try:  # which studies the unedited draft feeds, at the top of the file
+        d.notes[:0] = [f"this draft {line}" for line in studies_summary(validate_draft(d.codebook)[0])]
+    except Exception:  # a draft that does not validate is still worth writing; `codebook check` says why
+        pass
     order = ["survey", "encoding", "format"]
     d.codebook = {**{k: d.codebook[k] for k in order if k in d.codebook},
                   **{k: v for k, v in d.codebook.items() if k not in order}}
@@ -913,7 +917,7 @@ def draft_frame(df: pd.DataFrame, name: str = "survey", value_labels: dict | Non
             screening["duplicate_columns"] = answer_cols
             why[("screening", "duplicate_columns")] = ("duplicates are looked for on the answers only, never on "
                                                        "Qualtrics metadata (which makes every row unique)")
-    elif id_col and "duration" not in cb and not any(f.kind == "rating" for f in facts.values()):
+    elif id_col and "duration" not in cb and sum(f.kind == "rating" for f in facts.values()) <= 1:
         screening["check_duplicates"] = False
         why[("screening", "check_duplicates")] = ("an id on every row and no interview duration: looks like an "
                                                   "administrative extract, where identical profiles are different "
