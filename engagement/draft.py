@@ -284,10 +284,6 @@ class Facts:
     complete: bool = False
     n_distinct: int = 0
 
-    def words(self) -> str:
-        """Name and question text, for CJK matching and evidence."""
-        return f"{self.name} {self.text}"
-
 
 def _answer_recode(levels: list) -> tuple[dict, str] | None:
     """Map answer texts to codes when every level is a point of one known answer scale."""
@@ -811,10 +807,6 @@ def draft_frame(df: pd.DataFrame, name: str = "survey", value_labels: dict | Non
         else:
             notes.append(f"{', '.join(stage_cols)} look like preferred channels, but their codes could not be "
                          f"matched to channels: add `channels.stages` and `channels.codes` by hand")
-    if channels:
-        cb_channels = channels
-    else:
-        cb_channels = None
 
     # --- segments: demographics first, then other categories; never ratings
     segments: list = []
@@ -924,7 +916,7 @@ def draft_frame(df: pd.DataFrame, name: str = "survey", value_labels: dict | Non
                                                   "customers")
 
     for key, value in (("scales", scales), ("item_blocks", item_blocks), ("outcomes", outcomes),
-                       ("drivers", drivers), ("channels", cb_channels), ("segments", segments),
+                       ("drivers", drivers), ("channels", channels), ("segments", segments),
                        ("persona_features", persona), ("behaviour", behaviour), ("columns", columns),
                        ("screening", screening)):
         if value:
