@@ -163,24 +163,31 @@ def run(
 def codebook_draft(
     datafile: Path = typer.Argument(..., help="The survey export to inspect."),
     out: Optional[Path] = typer.Option(None, help="Write the draft here (default: print it)."),
-    encoding: str = typer.Option("utf-8"),
+    encoding: Optional[str] = typer.Option(None, help="Text encoding of the export (default: detected: UTF-8, CP949 or Shift-JIS)."),
 ):
-    """Write a starting codebook by inspecting the data (types, ranges, candidate roles)."""
-    import yaml
-
-    from .ingest import draft_codebook
+    """Write a starting codebook by inspecting the data: roles guessed from names and values, each with its evidence
+    as a YAML comment; then say which studies the draft feeds and what the others lack."""
+    from .draft import draft_file, studies_summary, validate_draft
 
     try:
-        draft = draft_codebook(datafile, encoding=encoding)
+        draft = draft_file(datafile, encoding=encoding)
     except InputError as exc:
         _bad_input(exc)
-    text = "# Draft codebook: check every role, scale direction and label before use.\n" + yaml.safe_dump(
-        draft, sort_keys=False, allow_unicode=True)
+    text = draft.text()
     if out:
         out.write_text(text, encoding="utf-8")
         typer.echo(out)
     else:
         typer.echo(text)
+    try:
+        cb, unknown = validate_draft(draft.codebook)
+        lines = [f"draft {line}" for line in studies_summary(cb)]
+        if unknown:
+            lines.append(f"note: this version of engagement does not know the draft's keys {', '.join(unknown)}")
+    except Exception as exc:  # the draft is a starting point; `codebook check` names the key to fix
+        lines = [f"the draft does not validate yet ({str(exc).splitlines()[0]}): run `engagement codebook check`"]
+    for line in lines:
+        typer.echo(line, err=not out)
 
 
 @codebook_app.command("check")
@@ -199,6 +206,12 @@ def codebook_check(
         if data:
             _check_input_file(data, "data file")
         cb = load_codebook(codebook)
+        from .draft import studies_fed
+
+        fed = studies_fed(cb)
+        if not fed["fed"].any():  # an unedited draft must not pass for a working codebook
+            typer.echo("warning: this codebook feeds no study: " + "; ".join(
+                f"{r.study} needs {r.missing.split('; ')[0]}" for r in fed.itertuples()), err=True)
         if data:
             s = read_survey(data, cb)
             typer.echo(f"ok: {len(s.data)} rows, {len(s.data.columns)} columns; PII dropped: {s.dropped_pii}")
