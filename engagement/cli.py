@@ -84,17 +84,22 @@ def run(
     wave: Optional[str] = typer.Option(None, help="Survey wave label, e.g. 2026-Q4 (default: the codebook's)."),
     param: List[str] = typer.Option([], "-p", "--param", help="Notebook parameter key=value (repeatable)."),
     page_size: str = typer.Option("A4", help="PDF page size: A4 or letter."),
+    lang: Optional[str] = typer.Option(None, "--lang", help="Language of the findings brief: en, ko or ja (default: the codebook's survey.language, else en)."),
 ):
     """Run every notebook with papermill and publish findings.pdf and results.json.
 
     Exit codes: 0 ok; 2 bad input (nothing written); 1 a notebook or the report failed (the previous
     good report and the `latest` pointer are left as they were).
     """
+    from .brief import LANGUAGES
     from .pipeline import NotebookFailed, run_pipeline
 
+    if lang is not None and lang not in LANGUAGES:
+        typer.echo(f"--lang: expected one of {', '.join(LANGUAGES)}, got {lang[:20]!r}", err=True)
+        raise typer.Exit(EXIT_BAD_INPUT)
     try:
         result = run_pipeline(data, codebook, out=out, wave=wave, params=_parse_params(param),
-                              page_size=page_size, progress=typer.echo)
+                              page_size=page_size, progress=typer.echo, lang=lang)
     except InputError as exc:
         _bad_input(exc)
     except NotebookFailed as exc:

@@ -108,6 +108,7 @@ def run_pipeline(
     page_size: str = "A4",
     reports_dir: str | Path | None = None,
     progress=print,
+    lang: str | None = None,
 ) -> RunResult:
     """Run the whole pipeline. Raises InputError (bad input, nothing written) or NotebookFailed."""
     data_path = Path(data_path or config.DEFAULT_SURVEY).resolve()
@@ -157,13 +158,15 @@ def run_pipeline(
         dq = results.get("data_quality", {})
         meta = {"survey": cb.survey.name, "wave": wave, "date": date.today().isoformat(),
                 "n": dq.get("n_clean"), "n_raw": dq.get("n_raw"), "input_sha256": input_hash,
-                "version": __version__}
+                "version": __version__, "previous_wave": previous.parent.name if previous else None}
         progress("building findings.html and findings.pdf …")
         t0 = time.perf_counter()
         from .report import build_report
 
         ordered = [work / f"{n}.ipynb" for n in REPORT_ORDER if n in names]
-        build_report(ordered, work / "findings.html", work / "findings.pdf", meta, page_size=page_size)
+        # the brief opens the PDF: from results.json, in --lang or the codebook's language
+        build_report(ordered, work / "findings.html", work / "findings.pdf", meta, page_size=page_size,
+                     results=results, codebook=cb, lang=lang, logger=log)
         timings["report"] = round(time.perf_counter() - t0, 2)
         manifest = {
             "survey": cb.survey.name, "wave": wave, "data_file": data_path.name, "codebook_file": codebook_path.name,

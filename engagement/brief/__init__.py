@@ -22,6 +22,8 @@ from .i18n import LANGUAGES, Translator
 __all__ = ["LANGUAGES", "Translator", "build_brief", "brief_language"]
 
 esc = html.escape
+#: English channel names that read as acronyms
+_ACRONYMS = frozenset({"sms", "tv", "atm", "ivr", "pos"})
 
 
 def brief_language(codebook=None, lang: str | None = None) -> str:
@@ -75,6 +77,7 @@ class _Brief:
         self.lang = lang
         self.meta = meta or {}
         self.not_estimated: list[tuple[str, str]] = []  # (what, why) for the data notes
+        self.answers: list[tuple[str, str, str]] = []  # (section id, question, answer html) for the summary
 
     # ---- small formatting helpers -----------------------------------------------------------
     def base(self, n) -> str:
@@ -83,12 +86,15 @@ class _Brief:
 
     def channel_label(self, name: str) -> str:
         """Channel names are the codebook's keys; English ones get a capital, others are as given."""
-        return name[:1].upper() + name[1:] if name.isascii() else name
+        if not name.isascii():
+            return name
+        return name.upper() if name.lower() in _ACRONYMS else name[:1].upper() + name[1:]
 
     def not_estimated_block(self, what: str, why: str) -> str:
         _ = self.tr._
         self.not_estimated.append((what, why))
         label = _("Not estimated.")
+        self.answers.append(("", what, f"{esc(label)} {esc(why)}"))
         return f'<p class="answer not-estimated">{esc(label)} {esc(why)}</p>'
 
     def question(self, qid: str, heading: str, answer: str, chart: str | None, meaning: str,
@@ -96,6 +102,7 @@ class _Brief:
         _ = self.tr._
         fig = (f'<figure class="brief-chart"><img src="{chart}" alt="{esc(heading)}"></figure>'
                if chart else "")
+        self.answers.append((qid, heading, answer))
         means, sure = _("What it means:"), _("How sure we are:")
         return (f'<section class="question" id="{qid}">\n<h2>{esc(heading)}</h2>\n'
                 f'<p class="answer">{answer}</p>\n{fig}\n'
@@ -214,7 +221,7 @@ class _Brief:
         chart = None
         if groups:
             chart = charts.paired_bars(groups, ces, csat, ("CES", "CSAT"),
-                                       xlabel=_("How well the model ranks customers (Gini, out of sample; 0 = chance, 1 = perfect)"),
+                                       xlabel=_("Ranking accuracy, out of sample (Gini: 0 = chance, 1 = perfect)"),
                                        base_text=self.base(n_min or _d(loy, "ratio", "n") or 0), lang=self.lang)
         meaning = esc(_("Making contact easy matters more for loyalty than making it pleasant: put "
                         "effort reduction first.") if better == "ces" else
@@ -415,9 +422,16 @@ class _Brief:
             text += " " + "; ".join(parts) + _(".")
         return text
 
+    def summary(self) -> str:
+        """The three answers at a glance, at the top of the first page."""
+        _ = self.tr._
+        title = _("The answers at a glance")
+        items = "\n".join(f'<li><span class="q">{esc(q)}</span> {a}</li>' for _qid, q, a in self.answers)
+        return f'<section class="at-a-glance">\n<h2>{esc(title)}</h2>\n<ol>\n{items}\n</ol>\n</section>'
+
     def html(self) -> str:
-        sections = [self.header(), self.channels(), self.loyalty(), self.personas(), self.claims(),
-                    self.data_notes()]
+        questions = [self.channels(), self.loyalty(), self.personas()]
+        sections = [self.header(), self.summary(), *questions, self.claims(), self.data_notes()]
         return '<section class="brief">\n' + "\n".join(sections) + "\n</section>"
 
 
