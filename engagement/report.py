@@ -65,10 +65,14 @@ _CSS = """
 @page :first {
   @top-right { content: none; }
 }
+@page title {
+  @top-right { content: none; }
+  @bottom-center { content: none; }
+}
 html { font-family: %(fonts)s; font-size: 10pt; line-height: 1.4; color: #222; }
 body { margin: 0; }
 
-.title-page { break-after: page; padding-top: 60mm; }
+.title-page { page: title; break-after: page; padding-top: 60mm; }
 .title-page h1 { font-size: 26pt; margin: 0 0 4mm; string-set: survey content(); bookmark-level: none; }
 .title-page .wave { font-size: 15pt; color: #1f4e79; margin: 0 0 14mm; }
 dl.run-facts { display: grid; grid-template-columns: max-content auto; gap: 1mm 6mm; margin: 0 0 6mm; }
