@@ -91,7 +91,7 @@ dl.run-facts dd { margin: 0; }
 .brief .meaning, .brief .certainty { margin: 1mm 0; font-size: 9.5pt; }
 .brief figure { margin: 1mm 0; }
 .brief figure img { width: 100%%; }
-.claims-on-trial { break-before: page; }
+.claims-on-trial.with-table { break-before: page; }
 .at-a-glance { background: #f1f5f9; padding: 2mm 4mm 1mm; margin: 0 0 2mm; break-inside: avoid; }
 .at-a-glance h2 { margin: 0 0 1mm; font-size: 11pt; }
 .at-a-glance ol { margin: 0; padding-left: 5mm; font-size: 9.5pt; }
@@ -492,6 +492,10 @@ def _text_of(box) -> str:
     return "".join(element.itertext()).strip() if element is not None and hasattr(element, "itertext") else ""
 
 
+#: sections that open on a new page: the page before them may be short
+_CHAPTERS = frozenset({"notebook", "appendix-title", "with-table"})
+
+
 def layout_report(document) -> dict:
     """Measure a laid-out report against the layout rules.
 
@@ -503,6 +507,7 @@ def layout_report(document) -> dict:
     from weasyprint.formatting_structure import boxes as B
 
     fills, chapter_start, wide, stranded = [], [], [], []
+    chapters_seen: set[int] = set()
     rows_by_table: dict[int, dict[int, int]] = {}
     table_names: dict[int, str] = {}
     for number, page in enumerate(document.pages):
@@ -515,7 +520,8 @@ def layout_report(document) -> dict:
                 continue
             if isinstance(box, B.MarginBox):
                 continue
-            if {"notebook", "appendix-title", "claims-on-trial"} & _classes(box) and box.position_y <= top + 2:
+            if _CHAPTERS & _classes(box) and id(box.element) not in chapters_seen:
+                chapters_seen.add(id(box.element))  # a chapter's first page (it opens with a page break)
                 starts_chapter = True
             if isinstance(box, (B.LineBox, B.ReplacedBox)) and box.height is not None:
                 end = box.position_y + box.margin_height()

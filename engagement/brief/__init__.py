@@ -347,7 +347,8 @@ class _Brief:
                 count=tr.n(len(unmeasured))))
         note_html = "".join(f'<p class="small">{esc(t)}</p>' for t in notes)
         title = _("Claims on trial")
-        return (f'<section class="claims-on-trial">\n<h2>{esc(title)}</h2>\n<p>{intro}</p>\n'
+        cls = "claims-on-trial" + (" with-table" if rows else "")
+        return (f'<section class="{cls}">\n<h2>{esc(title)}</h2>\n<p>{intro}</p>\n'
                 f"{body}\n{note_html}\n</section>")
 
     # ---- notes on the data --------------------------------------------------------------------------
