@@ -32,6 +32,7 @@ class FontFile:
     family: str
     path: Path
     weight: str = "normal"  # CSS font-weight
+    style: str = "normal"  # CSS font-style
 
 
 def _package_dir(name: str) -> Path | None:
@@ -48,9 +49,13 @@ def font_files() -> tuple[FontFile, ...]:
 
     out: list[FontFile] = []
     ttf = Path(matplotlib.get_data_path()) / "fonts" / "ttf"
-    for name, weight in (("DejaVuSans.ttf", "normal"), ("DejaVuSans-Bold.ttf", "bold")):
+    for family, name, weight, style in (
+            (LATIN, "DejaVuSans.ttf", "normal", "normal"), (LATIN, "DejaVuSans-Bold.ttf", "bold", "normal"),
+            (LATIN, "DejaVuSans-Oblique.ttf", "normal", "italic"),
+            (LATIN, "DejaVuSans-BoldOblique.ttf", "bold", "italic"),
+            ("DejaVu Sans Mono", "DejaVuSansMono.ttf", "normal", "normal")):
         if (ttf / name).exists():
-            out.append(FontFile(LATIN, ttf / name, weight))
+            out.append(FontFile(family, ttf / name, weight, style))
     ko = _package_dir("koreanize_matplotlib")
     if ko is not None:
         for name, weight in (("NanumGothic.ttf", "normal"), ("NanumGothicBold.ttf", "bold")):
@@ -66,7 +71,7 @@ def families(lang: str = "en") -> list[str]:
     """Font families in fallback order; Han characters take the reader's language's glyph forms."""
     available = {f.family for f in font_files()}
     cjk = [JAPANESE, KOREAN] if lang == "ja" else [KOREAN, JAPANESE]
-    return [f for f in (LATIN, *cjk) if f in available]
+    return [f for f in (LATIN, *cjk) if f in available]  # (DejaVu Sans Mono only for hashes)
 
 
 def register_matplotlib(lang: str = "en") -> list[str]:
@@ -78,7 +83,7 @@ def register_matplotlib(lang: str = "en") -> list[str]:
 
     known = {Path(f.fname).resolve() for f in font_manager.fontManager.ttflist}
     for f in font_files():
-        if f.path.resolve() not in known:
+        if f.path.resolve() not in known and f.family != "DejaVu Sans Mono":
             font_manager.fontManager.addfont(str(f.path))
     chosen = families(lang)
     matplotlib.rcParams["font.family"] = chosen
@@ -90,7 +95,7 @@ def font_face_css() -> str:
     rules = []
     for f in font_files():
         rules.append(f'@font-face {{ font-family: "{f.family}"; src: url("{f.path.resolve().as_uri()}"); '
-                     f"font-weight: {f.weight}; }}")
+                     f"font-weight: {f.weight}; font-style: {f.style}; }}")
     return "\n".join(rules)
 
 

@@ -222,3 +222,36 @@ def test_matplotlib_draws_cjk_with_an_explicit_family_list():
             from matplotlib.backends.backend_agg import FigureCanvasAgg
 
             FigureCanvasAgg(fig).draw()
+
+
+def test_cli_rejects_an_unknown_language(tmp_path):
+    from typer.testing import CliRunner
+
+    from engagement.cli import app
+
+    result = CliRunner().invoke(app, ["run", "--lang", "fr", "--out", str(tmp_path / "run")])
+    assert result.exit_code == 2
+    assert "--lang" in result.output and "en, ko, ja" in result.output
+    assert not (tmp_path / "run").exists()
+
+
+@pytest.mark.notebooks
+@pytest.mark.slow
+def test_korean_survey_end_to_end(tmp_path):
+    """The whole pipeline on a Korean-labelled survey (1,200 respondents of the default survey) with
+    --lang ko: the PDF's Korean text extracts and is drawn with the embedded NanumGothic."""
+    from engagement.pipeline import run_pipeline
+
+    folder = tmp_path / "in"
+    folder.mkdir()
+    (folder / "codebook.yaml").write_text(yaml.safe_dump(relabelled_codebook("ko"), allow_unicode=True),
+                                          encoding="utf-8")
+    lines = config.DEFAULT_SURVEY.read_text(encoding="utf-8").splitlines()
+    (folder / "survey.csv").write_text("\n".join(lines[:1201]) + "\n", encoding="utf-8")
+    run = run_pipeline(folder / "survey.csv", folder / "codebook.yaml", out=tmp_path / "run",
+                       progress=lambda *_: None, lang="ko")
+    text = re.sub(r"\s+", "", "\n".join(pdf_page_texts(run.pdf)))
+    for label in (RELABEL["ko"]["survey"], "고객은어떤채널을이용하는가?", "매장", "재구매의향(1-5)"):
+        assert re.sub(r"\s+", "", label) in text
+    assert any("NanumGothic" in name for name in _fonts(run.pdf))
+    assert "no installed font" not in (run.run_dir / "run.log").read_text(encoding="utf-8")
