@@ -516,10 +516,8 @@ def layout_report(document) -> dict:
         height, width = pb.height, pb.width
         bottom, last, last_ancestors, starts_chapter = top, None, (), False
         for box, ancestors in _walk(pb):
-            if isinstance(box, B.MarginBox) or any(isinstance(a, B.MarginBox) for a in ancestors[-1:]):
-                continue
-            if isinstance(box, B.MarginBox):
-                continue
+            if isinstance(box, B.MarginBox) or any(isinstance(a, B.MarginBox) for a in ancestors):
+                continue  # running headers and footers are not page content
             if _CHAPTERS & _classes(box) and id(box.element) not in chapters_seen:
                 chapters_seen.add(id(box.element))  # a chapter's first page (it opens with a page break)
                 starts_chapter = True
