@@ -36,7 +36,7 @@ log = logging.getLogger(__name__)
 #: cells with this tag are the study's contribution to the appendix; a notebook without any tagged
 #: cell contributes all its cells (the behaviour before tags existed)
 APPENDIX_TAG = "appendix"
-#: notebooks whose content the brief replaces: they reach the appendix only through tagged cells
+#: notebooks whose summary the brief restates: in the appendix they come after the studies
 BRIEF_NOTEBOOKS = frozenset({"90-findings"})
 
 #: cells with these tags are dropped whole (papermill tags its parameter cells; `remove` is ours)
@@ -153,7 +153,6 @@ class _AppendixCells(Preprocessor):
         tagged = [c for c in nb.cells if APPENDIX_TAG in (c.get("metadata", {}).get("tags") or [])]
         if tagged:
             nb.cells = tagged
-        resources["appendix_tagged"] = bool(tagged)
         return nb, resources
 
 
@@ -295,9 +294,7 @@ def _sections(notebooks: list[Path], brief_first: bool) -> tuple[list[str], list
     exporter = _exporter()
     sections, toc = [], []
     for i, path in enumerate(notebooks):
-        body, resources = exporter.from_filename(str(path))
-        if brief_first and Path(path).stem in BRIEF_NOTEBOOKS and not resources.get("appendix_tagged"):
-            continue  # the brief already says what this notebook says
+        body, _ = exporter.from_filename(str(path))
         soup = BeautifulSoup(body, "html.parser")
         if brief_first:
             _stakeholder_text(soup)
@@ -346,7 +343,10 @@ def render_html(notebooks: list[Path], meta: dict, page_size: str = "A4", *, res
     lang = brief_language(codebook, lang)
     tr = Translator(lang)
     brief_first = results is not None
-    sections, toc = _sections([Path(p) for p in notebooks], brief_first)
+    notebooks = [Path(p) for p in notebooks]
+    if brief_first:  # the studies' detail first; the findings notebook's ledger and methods last
+        notebooks = sorted(notebooks, key=lambda p: p.stem in BRIEF_NOTEBOOKS)
+    sections, toc = _sections(notebooks, brief_first)
     survey = _meta(meta, "survey", "survey_name", "name", default="Survey report")
     wave = _meta(meta, "wave")
     wave_text = tr._("Wave {wave}").format(wave=wave)
