@@ -152,7 +152,7 @@ def test_brief_says_what_was_not_estimated(default_results):
     results["loyalty"] = {"notes": []}
     results["degraded"] = {"loyalty.ratio": "only one outcome class among 181 respondents"}
     html = build_brief(results, None, "en", {**META, "survey": "S"})
-    assert html.count("Not estimated.") == 3
+    assert html.count('class="answer not-estimated"') == 3  # one per question (and in the summary)
     assert "only one outcome class among 181 respondents" in html
     assert "The survey has no questions on channel use" in html
     assert '<figure class="brief-chart">' not in html
