@@ -129,6 +129,7 @@ def run(
                                             help="Publish only aggregates: no clean.parquet, personas.parquet."),
     wait: float = typer.Option(0, "--wait", min=0,
                                help="Seconds to wait for another run of the same survey to finish (default: exit 2 at once)."),
+    lang: Optional[str] = typer.Option(None, "--lang", help="Language of the findings brief: en, ko or ja (default: the codebook's survey.language, else en)."),
 ):
     """Run every notebook with papermill and publish findings.pdf and results.json.
 
@@ -137,12 +138,16 @@ def run(
     1 a notebook or the report failed (the previous good report and `latest` are left as they were);
     130/143 interrupted by SIGINT/SIGTERM (kernels stopped, nothing published).
     """
+    from .brief import LANGUAGES
     from .pipeline import NotebookFailed, RunInterrupted, run_pipeline
 
+    if lang is not None and lang not in LANGUAGES:
+        typer.echo(f"--lang: expected one of {', '.join(LANGUAGES)}, got {lang[:20]!r}", err=True)
+        raise typer.Exit(EXIT_BAD_INPUT)
     try:
         result = run_pipeline(data, codebook, out=out, wave=wave, params=_parse_params(param),
                               page_size=page_size, respondent_data=not no_respondent_data, wait=wait,
-                              progress=typer.echo)
+                              progress=typer.echo, lang=lang)
     except InputError as exc:
         _bad_input(exc)
     except NotebookFailed as exc:

@@ -415,6 +415,7 @@ def run_pipeline(
     respondent_data: bool = True,
     wait: float = 0,
     progress=print,
+    lang: str | None = None,
 ) -> RunResult:
     """Run the whole pipeline. Raises InputError (bad input or survey busy, nothing written),
     NotebookFailed (failed notebook kept in `_failed/`) or RunInterrupted (SIGTERM/SIGINT).
@@ -430,7 +431,7 @@ def run_pipeline(
         remove_stale_builds(plan.final.parent)
         if plan.publish_links:
             remove_stale_builds(plan.reports)
-        return _run(plan, respondent_data=respondent_data, progress=progress)
+        return _run(plan, respondent_data=respondent_data, progress=progress, lang=lang)
 
 
 @contextlib.contextmanager
@@ -502,7 +503,7 @@ def remove_stale_builds(folder: Path) -> list[Path]:
     return gone
 
 
-def _run(plan: RunPlan, *, respondent_data: bool, progress) -> RunResult:
+def _run(plan: RunPlan, *, respondent_data: bool, progress, lang: str | None = None) -> RunResult:
     cb, final, work = plan.codebook, plan.final, plan.final.parent / f".{plan.final.name}.building-{os.getpid()}"
     if work.exists():
         shutil.rmtree(work)
@@ -548,13 +549,15 @@ def _run(plan: RunPlan, *, respondent_data: bool, progress) -> RunResult:
         dq = results.get("data_quality", {})
         meta = {"survey": cb.survey.name, "wave": plan.wave, "date": date.today().isoformat(),
                 "n": dq.get("n_clean"), "n_raw": dq.get("n_raw"), "input_sha256": plan.input_hash,
-                "version": __version__}
+                "version": __version__, "previous_wave": previous.parent.name if previous else None}
         progress("building findings.html and findings.pdf …")
         t0 = time.perf_counter()
         from .report import build_report
 
         ordered = [work / f"{n}.ipynb" for n in REPORT_ORDER if n in names]
-        build_report(ordered, work / "findings.html", work / "findings.pdf", meta, page_size=plan.page_size)
+        # the brief opens the PDF: from results.json, in --lang or the codebook's language
+        build_report(ordered, work / "findings.html", work / "findings.pdf", meta, page_size=plan.page_size,
+                     results=results, codebook=cb, lang=lang, logger=log)
         timings["report"] = round(time.perf_counter() - t0, 2)
         if not respondent_data:
             for fname in [*RESPONDENT_LEVEL_FILES, Path(CLEAN_DATA).with_suffix(".source").name]:

@@ -10,27 +10,23 @@ import matplotlib.pyplot as plt
 import numpy as np
 import seaborn as sns
 
-#: matplotlib family names of the CJK fonts that render Korean / Japanese labels, in order of preference
-CJK_FONTS = ("Noto Sans CJK KR", "Noto Sans CJK JP", "Noto Sans CJK SC", "Noto Sans KR",
-             "Noto Sans JP", "Source Han Sans K", "Source Han Sans", "IPAexGothic", "NanumGothic")
+#: family names of the CJK fonts the project installs (engagement.fonts), in fallback order
+CJK_FONTS = ("NanumGothic", "IPAexGothic")
 
 
-def configure_matplotlib_fonts() -> str | None:
-    """Let matplotlib draw Korean / Japanese labels when a CJK font is installed.
+def configure_matplotlib_fonts(lang: str = "en") -> str | None:
+    """Let matplotlib draw Korean / Japanese labels with the fonts the project installs.
 
-    Keeps DejaVu Sans first (Latin glyphs unchanged) and puts the first installed CJK font right
-    after it; matplotlib >= 3.6 falls back per glyph along `font.sans-serif`. Returns the CJK
-    family used, or None when none is installed (CJK labels then show as boxes).
+    Registers the packaged font files and sets `font.family` to an explicit list, DejaVu Sans
+    first (Latin glyphs unchanged), then NanumGothic and IPAexGothic (IPAexGothic first for
+    Japanese readers): matplotlib falls back per glyph along that list, which it does not do for a
+    CJK font listed under the generic `sans-serif`. Returns the first CJK family, or None when none
+    is installed (CJK labels then show as boxes; the report warns).
     """
-    from matplotlib import font_manager
+    from .fonts import register_matplotlib
 
-    installed = {f.name for f in font_manager.fontManager.ttflist}
-    cjk = next((name for name in CJK_FONTS if name in installed), None)
-    if cjk is not None:
-        rest = [f for f in matplotlib.rcParams["font.sans-serif"] if f not in ("DejaVu Sans", cjk)]
-        matplotlib.rcParams["font.sans-serif"] = ["DejaVu Sans", cjk, *rest]
-        matplotlib.rcParams["font.family"] = "sans-serif"
-    return cjk
+    chosen = register_matplotlib(lang)
+    return next((f for f in chosen if f in CJK_FONTS), None)
 
 
 PALETTE = ["#1f4e79", "#e07b39", "#3a9b6b", "#b8403a", "#7d5ba6", "#8c7a5b", "#d17fb5", "#6f6f6f"]

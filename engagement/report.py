@@ -1,4 +1,9 @@
-"""The stakeholder report: executed notebooks -> one HTML document -> PDF.
+"""The stakeholder report: the findings brief, then the analyst appendix -> one HTML document -> PDF.
+
+findings.pdf opens with the brief (engagement.brief: at most four pages written from results.json in
+the reader's language), followed by the appendix: per study, only the notebook cells tagged
+`appendix` (all cells while a notebook has no such tag), with notebook plumbing removed (sentences
+saying what a notebook reads and writes, code spans, snake_case names).
 
 Route: nbconvert's HTMLExporter without input cells (stakeholders read the PDF only, so no code,
 prompts, stdout/stderr or tracebacks may reach it), sections joined into one HTML document with a
@@ -19,10 +24,20 @@ import uuid
 from pathlib import Path
 from typing import Any
 
-from bs4 import BeautifulSoup
-from .plots import CJK_FONTS, configure_matplotlib_fonts  # noqa: F401  (re-exported)
+from bs4 import BeautifulSoup, NavigableString
 from nbconvert import HTMLExporter
 from nbconvert.preprocessors import Preprocessor, TagRemovePreprocessor
+
+from . import fonts
+from .plots import CJK_FONTS, configure_matplotlib_fonts  # noqa: F401  (re-exported)
+
+log = logging.getLogger(__name__)
+
+#: cells with this tag are the study's contribution to the appendix; a notebook without any tagged
+#: cell contributes all its cells (the behaviour before tags existed)
+APPENDIX_TAG = "appendix"
+#: notebooks whose summary the brief restates: in the appendix they come after the studies
+BRIEF_NOTEBOOKS = frozenset({"90-findings"})
 
 #: cells with these tags are dropped whole (papermill tags its parameter cells; `remove` is ours)
 REMOVE_CELL_TAGS = frozenset({
@@ -32,10 +47,10 @@ REMOVE_OUTPUT_TAGS = frozenset({"remove-output"})
 
 PAGE_SIZES = {"a4": "A4", "letter": "letter"}
 
-#: Latin in DejaVu Sans; Pango falls back per glyph along the list, so Korean / Japanese labels
-#: render as soon as one of the CJK fonts is installed (and as missing-glyph boxes otherwise).
-FONT_STACK = ('"DejaVu Sans", "Noto Sans CJK KR", "Noto Sans CJK JP", "Noto Sans CJK", '
-              '"Source Han Sans", "IPAexGothic", "NanumGothic", sans-serif')
+#: Latin in DejaVu Sans, Korean in NanumGothic, Japanese in IPAexGothic: files installed by the
+#: project's own dependencies and given to WeasyPrint by @font-face (engagement.fonts); Pango falls
+#: back per glyph along the list.
+FONT_STACK = fonts.css_font_stack("en")
 
 # A text/plain-only result that is just an object repr (`[<matplotlib.lines.Line2D at 0x..>]`,
 # `<Figure size 640x480 with 1 Axes>`, `Text(0.5, 1.0, 'title')`) is a forgotten `;`, not content.
@@ -45,24 +60,57 @@ _CSS = """
 @page {
   margin: 20mm 18mm 22mm 18mm;
   @top-right { content: string(survey); font-size: 8pt; color: #777; }
-  @bottom-center { content: "page " counter(page) " of " counter(pages); font-size: 8pt; color: #555; }
+  @bottom-center { content: %(footer)s; font-size: 8pt; color: #555; }
 }
 @page :first {
+  @top-right { content: none; }
+}
+@page title {
   @top-right { content: none; }
   @bottom-center { content: none; }
 }
 html { font-family: %(fonts)s; font-size: 10pt; line-height: 1.4; color: #222; }
 body { margin: 0; }
 
-.title-page { break-after: page; padding-top: 60mm; }
+.title-page { page: title; break-after: page; padding-top: 60mm; }
 .title-page h1 { font-size: 26pt; margin: 0 0 4mm; string-set: survey content(); bookmark-level: none; }
 .title-page .wave { font-size: 15pt; color: #1f4e79; margin: 0 0 14mm; }
-.title-page dl { display: grid; grid-template-columns: max-content auto; gap: 2mm 6mm; margin: 0; }
-.title-page dt { color: #666; }
-.title-page dd { margin: 0; }
-.title-page .hash { font-family: "DejaVu Sans Mono", monospace; font-size: 8pt; }
+dl.run-facts { display: grid; grid-template-columns: max-content auto; gap: 1mm 6mm; margin: 0 0 6mm; }
+dl.run-facts dt { color: #666; }
+dl.run-facts dd { margin: 0; }
+.hash { font-family: "DejaVu Sans Mono", monospace; font-size: 8pt; }
 
-.toc { break-after: page; }
+/* the brief: at most four pages, each question kept whole */
+.brief-head { border-bottom: 1.5pt solid #1f4e79; margin-bottom: 4mm; }
+.brief-head h1 { font-size: 17pt; margin: 0 0 1mm; string-set: survey content(); bookmark-level: 1; }
+.brief-head .sub { color: #555; margin: 0 0 2mm; }
+.brief h2 { font-size: 12.5pt; margin: 5mm 0 1.5mm; }
+.brief .question { break-inside: avoid; }
+.brief .answer { font-size: 11pt; font-weight: bold; margin: 0 0 1.5mm; color: #111; }
+.brief .not-estimated { font-weight: normal; color: #8a4b00; }
+.brief .meaning, .brief .certainty { margin: 1mm 0; font-size: 9.5pt; }
+.brief figure { margin: 1mm 0; }
+.brief figure img { width: 100%%; }
+.claims-on-trial.with-table { break-before: page; }
+.at-a-glance { background: #f1f5f9; padding: 2mm 4mm 1mm; margin: 0 0 2mm; break-inside: avoid; }
+.at-a-glance h2 { margin: 0 0 1mm; font-size: 11pt; }
+.at-a-glance ol { margin: 0; padding-left: 5mm; font-size: 9.5pt; }
+.at-a-glance li { margin: 0 0 1mm; }
+.at-a-glance .q { display: block; color: #1f4e79; font-weight: bold; }
+table.claims { width: 100%%; font-size: 8pt; }
+table.claims th:first-child { text-align: left; }
+table.claims td { white-space: nowrap; }
+table.claims th, table.claims td { padding: 0.8pt 4pt; }
+table.claims tbody th { color: #222; }
+table.claims tr.v-consistent td:last-child { color: #2d7a4f; }
+table.claims tr.v-lower td:last-child, table.claims tr.v-higher td:last-child { color: #b8403a; }
+.small { font-size: 8pt; color: #555; margin: 1mm 0; }
+.data-notes { break-inside: avoid; }
+.data-notes ul { margin: 0; padding-left: 5mm; font-size: 9pt; }
+
+/* the appendix */
+.appendix-title { break-before: page; break-after: page; }
+.appendix-title > h1 { font-size: 20pt; }
 .toc h2 { bookmark-level: none; }
 .toc ol { list-style: none; margin: 0; padding: 0; }
 .toc li.toc-h1 { font-weight: bold; margin-top: 3mm; }
@@ -78,19 +126,34 @@ h3 { font-size: 11.5pt; margin: 5mm 0 2mm; }
 p, li { orphans: 3; widows: 3; }
 a { color: #1f4e79; }
 
-img { max-width: 100%%; max-height: 200mm; height: auto; }
-.output_png, .output_jpeg, .output_svg { break-inside: avoid; margin: 3mm 0; text-align: center; }
+/* charts never wider than the text block, never taller than ~half a page: a chart that does not
+   fit the rest of a page then leaves less white space behind it */
+img { max-width: 100%%; max-height: 120mm; height: auto; }
+.jp-RenderedImage, .output_png, .output_jpeg, .output_svg { break-inside: avoid; margin: 3mm 0; text-align: center; }
 pre { white-space: pre-wrap; font-size: 8pt; }
 
-table { border-collapse: collapse; font-size: 8pt; margin: 3mm 0; }
+table { border-collapse: collapse; font-size: 8pt; margin: 3mm 0; max-width: 100%%; }
 thead { display: table-header-group; }
 tr { page-break-inside: avoid; break-inside: avoid; }
+/* a table splits only between its first three and last three rows */
+tr.keep-next { break-after: avoid; }
+tr.keep-prev { break-before: avoid; }
+table.short { break-inside: avoid; }
 th, td { padding: 1.2pt 5pt; border: none; border-bottom: 0.5pt solid #ddd; text-align: right;
          vertical-align: top; }
 thead th { border-bottom: 1pt solid #444; }
 tbody th { text-align: left; font-weight: normal; color: #444; }
 caption { caption-side: top; text-align: left; font-weight: bold; padding-bottom: 1mm; }
 """
+
+class _AppendixCells(Preprocessor):
+    """Curate the appendix: when any cell carries the `appendix` tag, only tagged cells are kept."""
+
+    def preprocess(self, nb, resources):
+        tagged = [c for c in nb.cells if APPENDIX_TAG in (c.get("metadata", {}).get("tags") or [])]
+        if tagged:
+            nb.cells = tagged
+        return nb, resources
 
 
 class _ReportOutputs(Preprocessor):
@@ -126,12 +189,62 @@ def _exporter() -> HTMLExporter:
         exclude_anchor_links=True,
         embed_images=True,  # markdown images become data URIs; WeasyPrint fetches nothing
     )
+    exporter.register_preprocessor(_AppendixCells(), enabled=True)
     exporter.register_preprocessor(
         TagRemovePreprocessor(remove_cell_tags=set(REMOVE_CELL_TAGS),
                               remove_all_outputs_tags=set(REMOVE_OUTPUT_TAGS)),
         enabled=True)
     exporter.register_preprocessor(_ReportOutputs(), enabled=True)
     return exporter
+
+
+# ---- stakeholder text only ---------------------------------------------------------------------
+#: a paragraph or list item about the notebook's plumbing ("Reads the analysis table … Writes the
+#: `loyalty` section of `results.json`"), not about the findings
+_IO_SENTENCE = re.compile(r"^\W*(reads|writes|reads and writes|inputs?|outputs?)\b[^.]*", re.IGNORECASE)
+_IO_WORDS = re.compile(r"results\.json|output_dir|clean\.parquet|\.ipynb|\.parquet|run folder", re.IGNORECASE)
+#: snake_case identifiers (result keys, column and function names): two or more word parts joined by _
+SNAKE_CASE = re.compile(r"\b[A-Za-z][A-Za-z0-9]*(?:_[A-Za-z0-9]+)+\b")
+
+
+def _humanize(text: str) -> str:
+    """`p_holm` -> `p holm`: the safety net for code names that reach the appendix untranslated."""
+    return SNAKE_CASE.sub(lambda m: m.group(0).replace("_", " "), text)
+
+
+def _stakeholder_text(soup: BeautifulSoup) -> None:
+    """Remove notebook plumbing from an exported notebook, in place."""
+    for el in soup.find_all(["p", "li", "blockquote"]):
+        text = el.get_text(" ", strip=True)
+        if _IO_SENTENCE.match(text) or _IO_WORDS.search(text):
+            el.decompose()
+    for code in soup.find_all("code"):
+        if code.find_parent("pre") is None:
+            code.unwrap()
+    for pre in soup.find_all("pre"):  # code blocks in markdown, repr dumps
+        if pre.find_parent(class_=re.compile("output")) is None:
+            pre.decompose()
+    for node in list(soup.find_all(string=True)):
+        if isinstance(node, NavigableString) and node.parent is not None and node.parent.name not in (
+                "style", "script") and SNAKE_CASE.search(node):
+            node.replace_with(_humanize(str(node)))
+    for ul in soup.find_all(["ul", "ol"]):
+        if not ul.find("li"):
+            ul.decompose()
+
+
+def _group_rows(soup: BeautifulSoup) -> None:
+    """Mark table rows so that a page break leaves at least three body rows on either side: no break
+    after the first two rows or before the last two; a table of up to six rows does not break."""
+    for table in soup.find_all("table"):
+        rows = [r for body in table.find_all("tbody", recursive=False) for r in body.find_all("tr", recursive=False)]
+        if len(rows) <= 6:
+            table["class"] = [*table.get("class", []), "short"]
+            continue
+        for row in rows[:2]:
+            row["class"] = [*row.get("class", []), "keep-next"]
+        for row in rows[-2:]:
+            row["class"] = [*row.get("class", []), "keep-prev"]
 
 
 def _meta(meta: dict, *keys: str, default: Any = None) -> Any:
@@ -146,37 +259,48 @@ def _fmt_n(value: Any) -> str:
     return f"{int(value):,}" if isinstance(value, numbers.Integral) else str(value)
 
 
-def _title_page(meta: dict) -> str:
+def _run_facts(meta: dict, tr) -> str:
+    _ = tr._
     esc = html.escape
-    survey = _meta(meta, "survey", "survey_name", "name", default="Survey report")
-    wave = _meta(meta, "wave")
     run_date = _meta(meta, "run_date", "date")
     n, n_raw = _meta(meta, "n", "n_screened"), _meta(meta, "n_raw")
     digest = _meta(meta, "input_hash", "input_sha256", "sha256")
     version = _meta(meta, "version", "package_version")
     rows = []
     if run_date is not None:
-        rows.append(("Run date", esc(str(run_date))))
+        rows.append((_("Run date"), esc(str(run_date))))
     if n is not None:
-        raw = f" (of {_fmt_n(n_raw)} before screening)" if n_raw is not None else ""
-        rows.append(("Respondents", f"n = {esc(_fmt_n(n))}{esc(raw)}"))
+        raw = (" " + _("(of {n} before screening)").format(n=_fmt_n(n_raw))) if n_raw is not None else ""
+        rows.append((_("Respondents"), f"n = {esc(_fmt_n(n))}{esc(raw)}"))
     if digest:
-        rows.append(("Input file", f'<span class="hash">{esc(str(digest))}</span>'))
+        rows.append((_("Input file"), f'<span class="hash">{esc(str(digest))}</span>'))
     if version:
-        rows.append(("Software", f"engagement {esc(str(version))}"))
-    items = "\n".join(f"<dt>{k}</dt><dd>{v}</dd>" for k, v in rows)
-    wave_html = f'<p class="wave">Wave {esc(str(wave))}</p>' if wave is not None else ""
+        rows.append((_("Software"), f"engagement {esc(str(version))}"))
+    items = "\n".join(f"<dt>{esc(k)}</dt><dd>{v}</dd>" for k, v in rows)
+    return f'<dl class="run-facts">\n{items}\n</dl>'
+
+
+def _title_page(meta: dict, tr) -> str:
+    esc = html.escape
+    survey = _meta(meta, "survey", "survey_name", "name", default="Survey report")
+    wave = _meta(meta, "wave")
+    wave_html = f'<p class="wave">{esc(tr._("Wave {wave}").format(wave=wave))}</p>' if wave is not None else ""
     return (f'<section class="title-page">\n<h1>{esc(str(survey))}</h1>\n{wave_html}\n'
-            f"<dl>\n{items}\n</dl>\n</section>")
+            f"{_run_facts(meta, tr)}\n</section>")
 
 
-def _sections(notebooks: list[Path]) -> tuple[list[str], list[tuple[int, str, str]]]:
+def _sections(notebooks: list[Path], brief_first: bool) -> tuple[list[str], list[tuple[int, str, str]]]:
     """One <section> per notebook, with unique ids on h1/h2 so the contents can link to them."""
     exporter = _exporter()
     sections, toc = [], []
     for i, path in enumerate(notebooks):
         body, _ = exporter.from_filename(str(path))
         soup = BeautifulSoup(body, "html.parser")
+        if brief_first:
+            _stakeholder_text(soup)
+        _group_rows(soup)
+        if not soup.get_text(strip=True) and not soup.find("img"):
+            continue
         for j, heading in enumerate(soup.find_all(["h1", "h2"])):
             heading["id"] = f"s{i}-h{j}"
             toc.append((int(heading.name[1]), heading["id"], heading.get_text(" ", strip=True)))
@@ -185,25 +309,63 @@ def _sections(notebooks: list[Path]) -> tuple[list[str], list[tuple[int, str, st
     return sections, toc
 
 
-def _toc(entries: list[tuple[int, str, str]]) -> str:
+def _toc(entries: list[tuple[int, str, str]], title: str) -> str:
     items = "\n".join(f'<li class="toc-h{level}"><a href="#{hid}">{html.escape(text)}</a></li>'
                       for level, hid, text in entries)
-    return f'<nav class="toc">\n<h2>Contents</h2>\n<ol>\n{items}\n</ol>\n</nav>'
+    return f'<nav class="toc">\n<h2>{html.escape(title)}</h2>\n<ol>\n{items}\n</ol>\n</nav>'
 
 
-def render_html(notebooks: list[Path], meta: dict, page_size: str = "A4") -> str:
-    """The whole report as one standalone HTML document (images inlined as data URIs)."""
+def _footer_css(tr) -> str:
+    """The footer "page X of Y" in the reader's language, as a CSS content value."""
+    text = tr._("page {page} of {pages}")
+    out = []
+    for part in re.split(r"(\{page\}|\{pages\})", text):
+        if part == "{page}":
+            out.append("counter(page)")
+        elif part == "{pages}":
+            out.append("counter(pages)")
+        elif part:
+            out.append('"' + part.replace('"', '\\"') + '"')
+    return " ".join(out)
+
+
+def render_html(notebooks: list[Path], meta: dict, page_size: str = "A4", *, results: dict | None = None,
+                codebook=None, lang: str | None = None) -> str:
+    """The whole report as one standalone HTML document (images inlined as data URIs).
+
+    With `results` (results.json as a dict) the document opens with the findings brief and the
+    notebooks follow as the appendix; without, it is a title page, contents and the notebooks."""
+    from .brief import Translator, brief_language, build_brief
+
     size = PAGE_SIZES.get(page_size.lower())
     if size is None:
         raise ValueError(f"page_size must be one of {sorted(PAGE_SIZES.values())}, not {page_size!r}")
-    sections, toc = _sections([Path(p) for p in notebooks])
+    lang = brief_language(codebook, lang)
+    tr = Translator(lang)
+    brief_first = results is not None
+    notebooks = [Path(p) for p in notebooks]
+    if brief_first:  # the studies' detail first; the findings notebook's ledger and methods last
+        notebooks = sorted(notebooks, key=lambda p: p.stem in BRIEF_NOTEBOOKS)
+    sections, toc = _sections(notebooks, brief_first)
     survey = _meta(meta, "survey", "survey_name", "name", default="Survey report")
     wave = _meta(meta, "wave")
-    title = f"{survey} — wave {wave}" if wave is not None else str(survey)
-    body = "\n".join([_title_page(meta), _toc(toc), *sections])
-    return (f'<!DOCTYPE html>\n<html lang="en">\n<head>\n<meta charset="utf-8">\n'
+    wave_text = tr._("Wave {wave}").format(wave=wave)
+    title = f"{survey} — {wave_text}" if wave is not None else str(survey)
+    if brief_first:
+        parts = [build_brief(results, codebook, lang, meta)]
+        if sections:
+            appendix = tr._("Appendix: analyst detail")
+            parts.append(f'<section class="appendix-title">\n<h1>{html.escape(appendix)}</h1>\n'
+                         f"{_run_facts(meta, tr)}\n{_toc(toc, tr._('Contents'))}\n</section>")
+        parts.extend(sections)
+    else:
+        parts = [_title_page(meta, tr), _toc(toc, tr._("Contents")), *sections]
+    body = "\n".join(parts)
+    css = _CSS % {"fonts": fonts.css_font_stack(lang), "footer": _footer_css(tr)}
+    return (f'<!DOCTYPE html>\n<html lang="{lang}">\n<head>\n<meta charset="utf-8">\n'
             f"<title>{html.escape(title)}</title>\n"
-            f"<style>{_CSS % {'fonts': FONT_STACK}}</style>\n"
+            f"<style>{fonts.font_face_css()}</style>\n"
+            f"<style>{css}</style>\n"
             f"<style>@page {{ size: {size}; }}</style>\n</head>\n<body>\n{body}\n</body>\n</html>\n")
 
 
@@ -234,8 +396,8 @@ def _atomic_write(path: Path, write) -> None:
         raise
 
 
-def write_pdf(html_text: str, pdf_path: Path, base_url: Path | None = None) -> int:
-    """Render HTML to PDF with WeasyPrint, offline; returns the page count."""
+def render_document(html_text: str, base_url: Path | None = None):
+    """Lay out the HTML with WeasyPrint, offline; the document's pages carry the layout boxes."""
     from weasyprint import HTML
     from weasyprint.urls import URLFetcher
 
@@ -243,24 +405,169 @@ def write_pdf(html_text: str, pdf_path: Path, base_url: Path | None = None) -> i
     # notebook's markdown costs one logged error instead of a hang on a network-less server.
     fetcher = URLFetcher(timeout=5, allowed_protocols={"data", "file"})
     with _quiet_logging():
-        document = HTML(string=html_text, base_url=str(base_url) if base_url else None,
-                        url_fetcher=fetcher).render()
+        return HTML(string=html_text, base_url=str(base_url) if base_url else None,
+                    url_fetcher=fetcher).render()
+
+
+def write_pdf(html_text: str, pdf_path: Path, base_url: Path | None = None) -> int:
+    """Render HTML to PDF with WeasyPrint, offline; returns the page count."""
+    document = render_document(html_text, base_url)
+    with _quiet_logging():
         _atomic_write(Path(pdf_path), lambda tmp: document.write_pdf(tmp))
     return len(document.pages)
 
 
+def _visible_text(html_text: str) -> str:
+    soup = BeautifulSoup(html_text, "html.parser")
+    for tag in soup.find_all(["style", "script"]):
+        tag.decompose()
+    return soup.get_text(" ")
+
+
 def build_report(notebooks: list[Path], html_path: Path, pdf_path: Path, meta: dict,
-                 page_size: str = "A4") -> dict:
-    """Combine executed notebooks (in the order given) into `html_path` and `pdf_path`.
+                 page_size: str = "A4", *, results: dict | None = None, codebook=None,
+                 lang: str | None = None, logger: logging.Logger | None = None) -> dict:
+    """Combine the brief and the executed notebooks (in the order given) into `html_path` and `pdf_path`.
 
     meta: survey (name), wave, run_date, n (respondents after screening), n_raw, input_hash,
-    version. Returns {"pages": int, "html": Path, "pdf": Path}.
+    version, previous_wave. results: results.json as a dict (default: the results.json beside
+    `html_path`, when there is one); codebook: for labels and the default language; lang: en, ko or
+    ja (default: the codebook's survey.language, else en). A label with characters no installed font
+    can draw is reported on `logger` (the run log) and on stderr.
+    Returns {"pages": int, "brief_pages": int, "html": Path, "pdf": Path}.
     """
     html_path, pdf_path = Path(html_path), Path(pdf_path)
-    text = render_html(notebooks, meta, page_size)
+    if results is None and (html_path.parent / "results.json").exists():
+        import json
+
+        results = json.loads((html_path.parent / "results.json").read_text(encoding="utf-8"))
+    text = render_html(notebooks, meta, page_size, results=results, codebook=codebook, lang=lang)
+    fonts.warn_missing_glyphs([_visible_text(text)], logger)
     _atomic_write(html_path, lambda tmp: tmp.write_text(text, encoding="utf-8"))
-    pages = write_pdf(text, pdf_path, base_url=html_path)  # relative URLs resolve beside the HTML
-    return {"pages": pages, "html": html_path, "pdf": pdf_path}
+    document = render_document(text, base_url=html_path)  # relative URLs resolve beside the HTML
+    with _quiet_logging():
+        _atomic_write(pdf_path, lambda tmp: document.write_pdf(tmp))
+    brief = brief_page_count(document) if results is not None else 0
+    return {"pages": len(document.pages), "brief_pages": brief, "html": html_path, "pdf": pdf_path}
+
+
+# ---- layout: what the layout tests check, read from WeasyPrint's boxes ---------------------------
+def _descendants(box):
+    yield box
+    for child in getattr(box, "children", None) or ():
+        yield from _descendants(child)
+
+
+def _classes(box) -> set[str]:
+    element = getattr(box, "element", None)
+    if element is None:
+        return set()
+    return set((element.get("class") or "").split())
+
+
+def _tag(box) -> str:
+    element = getattr(box, "element", None)
+    tag = getattr(element, "tag", "") if element is not None else ""
+    return tag.rsplit("}", 1)[-1] if isinstance(tag, str) else ""
+
+
+def brief_page_count(document) -> int:
+    """Pages holding any part of the brief."""
+    count = 0
+    for page in document.pages:
+        if any("brief" in _classes(b) for b in _descendants(page._page_box)):
+            count += 1
+    return count
+
+
+def _walk(box, ancestors=()):
+    """(box, ancestors) for every box below `box`, depth first."""
+    yield box, ancestors
+    for child in getattr(box, "children", None) or ():
+        yield from _walk(child, (*ancestors, box))
+
+
+def _text_of(box) -> str:
+    element = getattr(box, "element", None)
+    return "".join(element.itertext()).strip() if element is not None and hasattr(element, "itertext") else ""
+
+
+#: sections that open on a new page: the page before them may be short
+_CHAPTERS = frozenset({"notebook", "appendix-title", "with-table"})
+
+
+def layout_report(document) -> dict:
+    """Measure a laid-out report against the layout rules.
+
+    Returns {"fill": [fraction of each page's text block used], "chapter_before": [page i is
+    followed by a forced break: the next page opens a chapter, or i is the last page],
+    "table_splits": [(table caption, [body rows on each page])], "wide_images": [(page, width,
+    text width)], "stranded_headings": [(page, heading text)]}.
+    """
+    from weasyprint.formatting_structure import boxes as B
+
+    fills, chapter_start, wide, stranded = [], [], [], []
+    chapters_seen: set[int] = set()
+    rows_by_table: dict[int, dict[int, int]] = {}
+    table_names: dict[int, str] = {}
+    for number, page in enumerate(document.pages):
+        pb = page._page_box
+        top, left = pb.content_box_y(), pb.content_box_x()
+        height, width = pb.height, pb.width
+        bottom, last, last_ancestors, starts_chapter = top, None, (), False
+        for box, ancestors in _walk(pb):
+            if isinstance(box, B.MarginBox) or any(isinstance(a, B.MarginBox) for a in ancestors):
+                continue  # running headers and footers are not page content
+            if _CHAPTERS & _classes(box) and id(box.element) not in chapters_seen:
+                chapters_seen.add(id(box.element))  # a chapter's first page (it opens with a page break)
+                starts_chapter = True
+            if isinstance(box, (B.LineBox, B.ReplacedBox)) and box.height is not None:
+                end = box.position_y + box.margin_height()
+                if end >= bottom:
+                    bottom, last, last_ancestors = end, box, ancestors
+            if isinstance(box, B.ReplacedBox) and (box.margin_width() > width + 0.5
+                                                    or box.position_x < left - 0.5):
+                wide.append((number + 1, round(box.margin_width(), 1), round(width, 1)))
+            if isinstance(box, B.TableRowBox):
+                group = next((a for a in reversed(ancestors) if isinstance(a, B.TableRowGroupBox)), None)
+                table = next((a for a in reversed(ancestors) if isinstance(a, B.TableBox)), None)
+                if table is not None and not getattr(group, "is_header", False):
+                    key = id(table.element)
+                    rows_by_table.setdefault(key, {}).setdefault(number, 0)
+                    rows_by_table[key][number] += 1
+                    caption = table.element.find(".//caption") if table.element is not None else None
+                    table_names.setdefault(key, "".join(caption.itertext()).strip() if caption is not None
+                                           else "table")
+        fills.append(max(0.0, min(1.0, (bottom - top) / height)) if height else 0.0)
+        chapter_start.append(starts_chapter)
+        if last is not None:  # a heading is stranded when it is the last thing on its page
+            heading = next((a for a in reversed((*last_ancestors, last))
+                            if _tag(a) in ("h1", "h2", "h3", "h4", "h5", "h6")), None)
+            if heading is not None and number + 1 < len(document.pages):
+                stranded.append((number + 1, _text_of(heading)))
+    chapter_before = [(chapter_start[i + 1] if i + 1 < len(chapter_start) else True)
+                      for i in range(len(fills))]
+    splits = [(table_names.get(k, "table"), [v[p] for p in sorted(v)]) for k, v in rows_by_table.items()
+              if len(v) > 1]
+    return {"fill": fills, "chapter_before": chapter_before, "table_splits": splits,
+            "wide_images": wide, "stranded_headings": stranded}
+
+
+def layout_problems(document, min_fill: float = 0.2, min_rows: int = 3) -> list[str]:
+    """The layout rules as a list of violations (empty when the report is fine)."""
+    lay = layout_report(document)
+    out = []
+    for i, (fill, chapter) in enumerate(zip(lay["fill"], lay["chapter_before"]), 1):
+        if fill < min_fill and not chapter:
+            out.append(f"page {i} is only {fill:.0%} full and no chapter follows it")
+    for name, rows in lay["table_splits"]:
+        if min(rows) < min_rows:
+            out.append(f"table {name!r} split {rows} rows per page (fewer than {min_rows} on a page)")
+    for page, w, text_width in lay["wide_images"]:
+        out.append(f"page {page}: image {w} px wide, wider than the text block ({text_width} px)")
+    for page, heading in lay["stranded_headings"]:
+        out.append(f"page {page}: heading {heading!r} is the last thing on its page")
+    return out
 
 
 def pdf_page_texts(pdf_path: Path) -> list[str]:

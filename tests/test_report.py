@@ -168,7 +168,73 @@ def test_configure_matplotlib_fonts():
 
     with matplotlib.rc_context():
         chosen = configure_matplotlib_fonts()
-        if chosen is None:
-            assert not {f.name for f in matplotlib.font_manager.fontManager.ttflist} & set(CJK_FONTS)
-        else:
-            assert matplotlib.rcParams["font.sans-serif"][:2] == ["DejaVu Sans", chosen]
+        assert chosen == "NanumGothic" and chosen in CJK_FONTS  # installed by the project's dependencies
+        # an explicit family list: matplotlib falls back per glyph along it (not along sans-serif)
+        assert matplotlib.rcParams["font.family"] == ["DejaVu Sans", "NanumGothic", "IPAexGothic"]
+        configure_matplotlib_fonts("ja")
+        assert matplotlib.rcParams["font.family"][1] == "IPAexGothic"  # Japanese glyph forms for Han
+
+
+# ---- brief first, curated appendix ------------------------------------------------------------------
+IO_SENTENCE = "Reads the analysis table of the run folder and writes the loyalty section of results.json."
+
+
+def _study_notebook(tagged: bool):
+    """A study notebook as the study engineers write them: plumbing, analyst tables, tagged cells."""
+    tags = ["appendix"] if tagged else []
+    return new_notebook(cells=[
+        new_markdown_cell(f"# Loyalty study\n\n{IO_SENTENCE}\n\nThe `ces_mean` is shown below.",
+                          metadata={"tags": tags}),
+        _code('import pandas as pd\npd.DataFrame({"p_holm": [0.01, 0.2], "estimate": [1, 2]})', tags=tags),
+        new_markdown_cell("## Untagged analyst detail\n\nUNTAGGED-MARKER-3"),
+        _code('pd.DataFrame({"rows": range(40)})'),
+    ])
+
+
+@pytest.fixture(scope="module")
+def study_notebooks(tmp_path_factory):
+    folder = tmp_path_factory.mktemp("study")
+    paths = {}
+    for tagged in (False, True):
+        nb = _study_notebook(tagged)
+        NotebookClient(nb, kernel_name="python3", timeout=120,
+                       resources={"metadata": {"path": str(folder)}}).execute()
+        path = folder / f"20-loyalty-{'tagged' if tagged else 'untagged'}.ipynb"
+        nbformat.write(nb, path)
+        paths[tagged] = path
+    return paths
+
+
+def _results():
+    import json
+    from pathlib import Path
+
+    return json.loads((Path(__file__).parent / "data" / "results_default_before_restructure.json").read_text())
+
+
+@pytest.mark.parametrize("tagged", [False, True])
+def test_brief_first_then_curated_appendix(study_notebooks, tmp_path, tagged):
+    result = build_report([study_notebooks[tagged]], tmp_path / "f.html", tmp_path / "f.pdf", META,
+                          results=_results())
+    pages = pdf_page_texts(result["pdf"])
+    text = "\n".join(pages)
+    assert "Which channels do customers use?" in pages[0]  # the brief opens the PDF, no title page
+    assert 1 <= result["brief_pages"] <= 4
+    appendix = next(i for i, p in enumerate(pages) if "Appendix: analyst detail" in p)
+    assert appendix >= result["brief_pages"]
+    assert "Loyalty study" in "\n".join(pages[appendix:])
+    # notebook plumbing and code names never reach the reader
+    assert "Reads the analysis table" not in text and "results.json" not in text
+    assert not re.search(r"\b(ces_mean|p_holm)\b", text)
+    assert "p holm" in text  # the column is still there, in words
+    if tagged:  # only the tagged cells
+        assert "UNTAGGED-MARKER-3" not in text and "Untagged analyst detail" not in text
+    else:  # no tags yet: the whole notebook, as before tags existed
+        assert "UNTAGGED-MARKER-3" in text
+
+
+def test_brief_in_korean_with_footer(tmp_path):
+    result = build_report([], tmp_path / "f.html", tmp_path / "f.pdf", META, results=_results(), lang="ko")
+    text = pdf_page_texts(result["pdf"])
+    assert "고객은 어떤 채널을 이용하는가?" in text[0]
+    assert f"{result['pages']}쪽중1쪽" in re.sub(r"\s+", "", text[0])  # "page 1 of N" in Korean
