@@ -23,7 +23,8 @@ LONG = "x" * 5000
 
 @pytest.fixture(scope="module")
 def source(tmp_path_factory):
-    paths = write_survey(tmp_path_factory.mktemp("bad-src"), SimulationParams(n=150, seed=5))
+    # one file (no CRM extracts), so each case edits a single CSV
+    paths = write_survey(tmp_path_factory.mktemp("bad-src"), SimulationParams(n=150, seed=5), single_file=True)
     return {"csv": paths["survey"].read_text(), "codebook": yaml.safe_load(paths["codebook"].read_text())}
 
 
@@ -112,7 +113,7 @@ CASES = [
     Case("param-min-share-bool", ["-p", "min_share=yes"], ["min_share", "a number"]),
     Case("param-stability-all-text", ["-p", "stability_all=maybe"], ["stability_all", "true or false"]),
     Case("param-stability-all-int", ["-p", "stability_all=2"], ["stability_all", "true or false"]),
-    Case("param-power-sizes-scalar", ["-p", "power_sizes=500"], ["power_sizes", "list"]),
+    Case("param-persona-names-scalar", ["-p", "persona_names=500"], ["persona_names", "list"]),
     Case("param-persona-names-text", ["-p", "persona_names=Bob"], ["persona_names", "list"]),
     Case("param-data-path", ["-p", "data_path=/tmp/x.csv"], ["data_path", "set by the pipeline"]),
     Case("param-output-dir", ["-p", "output_dir=/tmp"], ["output_dir", "set by the pipeline"]),

@@ -67,6 +67,8 @@ def relabelled_codebook(lang: str) -> dict:
     names = spec["channels"]
     ch["usage"] = {names[k]: v for k, v in ch["usage"].items()}
     ch["online"] = [names[k] for k in ch["online"]]
+    if ch.get("shopping"):
+        ch["shopping"] = [names[k] for k in ch["shopping"]]
     ch["codes"] = {k: names[v] for k, v in ch["codes"].items()}
     return raw
 
