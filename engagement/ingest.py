@@ -309,7 +309,7 @@ def _read_excel(path: Path, sheet) -> pd.DataFrame:
     if isinstance(sheet, int) and not 0 <= sheet < len(names) or isinstance(sheet, str) and sheet not in names:
         raise InputError(path, f"codebook key sheet to name one of the workbook's sheets {names} "
                                f"(or a position 0-{len(names) - 1}), not {sheet!r}")
-    header = pd.read_excel(book, sheet_name=sheet, header=None, nrows=1).iloc[0].tolist() if True else []
+    header = pd.read_excel(book, sheet_name=sheet, header=None, nrows=1).iloc[0].tolist()
     _check_unique_headers(path, [str(c).strip() for c in header if not (isinstance(c, float) and c != c)])
     return pd.read_excel(book, sheet_name=sheet)
 
