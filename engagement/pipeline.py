@@ -130,6 +130,9 @@ def run_pipeline(
     work.mkdir()
     log = _setup_log(work / "run.log")
     log.info("run: data=%s codebook=%s wave=%s sha256=%s", data_path.name, codebook_path.name, wave, input_hash)
+    log.info("%s", survey.dropped_summary())  # names only: the values never leave ingest
+    for note in survey.warnings:
+        log.warning("%s", note)
 
     previous = _previous_results(survey_dir, final)
     base = {"data_path": str(data_path), "codebook_path": str(codebook_path), "output_dir": str(work),
