@@ -170,10 +170,10 @@ def sniff_delimiter(text: str) -> str:
     return best
 
 
-def _header(path: Path, encoding: str, delimiter: str) -> list[str]:
+def _header(path: Path, encoding: str, delimiter: str, strip: bool = True) -> list[str]:
     text = _head_text(path, encoding, 1 << 20)
     first = next(csv.reader([_lines(text)[0]], delimiter=delimiter), [])
-    return [c.strip() for c in first]
+    return [c.strip() for c in first] if strip else first
 
 
 def _check_unique_headers(path: Path, names: list[str]) -> None:
@@ -200,6 +200,21 @@ def _read_csv(path: Path, encoding: str, skiprows=None, delimiter: str | None = 
     """Read with the declared encoding; a BOM is always tolerated. A wrong encoding is an error."""
     enc = _python_encoding(encoding)
     sep = delimiter or sniff_delimiter(_head_text(path, encoding))
+    if skiprows is None and enc == "utf-8-sig" and len(sep) == 1:
+        # the fast path: pyarrow's multi-threaded parser (about 3x pandas' on a million rows); anything it
+        # does not take cleanly is read again by pandas' parser, whose errors say where and why
+        try:
+            names = None
+            if usecols is not None:  # pyarrow takes names, not positions
+                raw_header = _header(path, encoding, sep, strip=False)
+                names = [raw_header[i] for i in usecols]
+            df = pd.read_csv(path, engine="pyarrow", sep=sep, usecols=names, compression="infer",
+                             encoding="utf-8")
+            if not df.columns.empty and df.columns[0].startswith("\ufeff"):
+                df = df.rename(columns={df.columns[0]: df.columns[0].lstrip("\ufeff")})
+            return df
+        except Exception:  # noqa: BLE001 - any failure: the careful path below decides
+            pass
     try:
         return pd.read_csv(path, encoding=enc, skiprows=skiprows, low_memory=False, sep=sep, usecols=usecols,
                            compression="infer", keep_default_na=True, na_values=[""])
@@ -263,7 +278,7 @@ def read_raw(path: str | Path, codebook: Codebook, columns: list[str] | None = N
                        usecols=positions if want is not None else None)
         if want is not None:
             df.columns = [header[i] for i in positions]
-        if df.shape[1] == 1 and len(header) == 1 and (columns is None or len(columns) > 1):
+        if len(header) == 1 and (columns is None or len(columns) > 1):
             raise InputError(path, f"columns separated by the codebook's `delimiter` or one of comma, tab, "
                                    f"semicolon, pipe; read with {_DELIMITER_NAMES.get(sep, repr(sep))} as the "
                                    f"delimiter the file is one column, {header[0][:60]!r} (set `delimiter`)")
@@ -273,6 +288,7 @@ def read_raw(path: str | Path, codebook: Codebook, columns: list[str] | None = N
                 df = df.loc[fin.fillna(0).astype(int) == 1].reset_index(drop=True)
             if "Duration (in seconds)" in df.columns and codebook.duration and codebook.duration not in df.columns:
                 df = df.rename(columns={"Duration (in seconds)": codebook.duration})
+                header = [codebook.duration if c == "Duration (in seconds)" else c for c in header]
     elif fmt == "spss":
         import pyreadstat
 
@@ -292,9 +308,11 @@ def read_raw(path: str | Path, codebook: Codebook, columns: list[str] | None = N
         raise InputError(path, f"a supported format, not {fmt!r}")
     df.columns = [str(c).strip() for c in df.columns]
     if fmt not in ("csv", "qualtrics"):
-        _check_unique_headers(path, list(df.columns))
+        header = list(df.columns)
+        _check_unique_headers(path, header)
         if columns is not None:
             df = df[[c for c in df.columns if c in set(columns)]]
+    df.attrs["source_columns"] = header  # every column of the file, read or not
     return df, fmt, labels
 
 
@@ -585,12 +603,16 @@ def _luhn(digits: str) -> bool:
     return total % 10 == 0
 
 
-def _find_pii(text: str) -> tuple[str, int] | None:
+def _find_pii(text: str, identifiers: bool = False) -> tuple[str, int] | None:
     """The first kind of personal data found in text and where; every pattern is linear (bounded
-    repeats, no nested quantifiers) and none crosses a line break."""
+    repeats, no nested quantifiers) and none crosses a line break. `identifiers`: the text holds
+    respondent ids, where long digit strings are ids, not phone or card numbers."""
     at = _email_at(text) if "@" in text else -1
     if at >= 0:
         return "an e-mail address", at
+    if identifiers:
+        m = next((m for m in _IP.finditer(text) if all(int(g) <= 255 for g in m.groups())), None)
+        return ("an IP address", m.start()) if m else None
     for m in _CARD.finditer(text):
         digits = re.sub(r"\D", "", m.group())
         if 13 <= len(digits) <= 19 and _luhn(digits):
@@ -614,7 +636,7 @@ def pii_kind(text: str) -> str | None:
     return hit[0] if hit else None
 
 
-def scan_pii(df: pd.DataFrame, path: Path) -> None:
+def scan_pii(df: pd.DataFrame, path: Path, id_column: str | None = None) -> None:
     """Every kept text column, on distinct values: personal data found is an error naming the column,
     the row and the kind of data (never the value). The distinct values (each cut to PII_SCAN_CHARS)
     are joined into one text per column so that the patterns run in C over it once."""
@@ -628,7 +650,7 @@ def scan_pii(df: pd.DataFrame, path: Path) -> None:
         if not values:
             continue
         pieces = [v[:PII_SCAN_CHARS].replace("\n", " ").replace("\r", " ") for v in values]
-        hit = _find_pii("\n".join(pieces))
+        hit = _find_pii("\n".join(pieces), identifiers=col == id_column)
         if hit is None:
             continue
         kind, pos = hit
@@ -642,14 +664,16 @@ def scan_pii(df: pd.DataFrame, path: Path) -> None:
 
 
 def drop_undeclared(df: pd.DataFrame, cb: Codebook, path: Path) -> tuple[pd.DataFrame, list[str], list[str]]:
-    """The allow-list: keep only the codebook's columns. Returns (data, dropped pii, all dropped)."""
-    missing_pii = [c for c in cb.pii if c not in df.columns]
+    """The allow-list: keep only the codebook's columns. Returns (data, dropped pii, all dropped).
+    Columns read_raw already left unread (df.attrs["source_columns"]) count as dropped."""
+    source = df.attrs.get("source_columns") or list(df.columns)
+    missing_pii = [c for c in cb.pii if c not in source]
     if missing_pii:
         raise InputError(path, f"the column listed under the codebook's `pii` in the data (a typo would keep the "
                                f"real column's name unchecked)", column=missing_pii[0])
     kept = set(cb.kept_columns())
     keep = [c for c in df.columns if c in kept]
-    dropped = [c for c in df.columns if c not in kept]
+    dropped = [c for c in source if c not in kept]
     return df[keep], [c for c in cb.pii if c in dropped], dropped
 
 
@@ -684,11 +708,12 @@ def read_survey(path: str | Path, codebook: Codebook) -> Survey:
     Raises InputError on the first problem."""
     path = Path(path)
     cb = codebook
-    raw, fmt, labels = read_raw(path, cb)
+    # columns without a role are never even parsed (CSV); other formats drop them straight after reading
+    raw, fmt, labels = read_raw(path, cb, columns=cb.kept_columns())
     raw, dropped_pii, dropped = drop_undeclared(raw, cb, path)
     raw = apply_value_rules(raw, cb)
     data = validate(raw, cb, path)
-    scan_pii(data, path)
+    scan_pii(data, path, cb.id_column)
     data = reverse_items(data, cb)
     notes = item_direction_warnings(data, cb)
     for note in notes:
