@@ -210,6 +210,10 @@ def _read_csv(path: Path, encoding: str, skiprows=None, delimiter: str | None = 
                 names = [raw_header[i] for i in usecols]
             df = pd.read_csv(path, engine="pyarrow", sep=sep, usecols=names, compression="infer",
                              encoding="utf-8")
+            for col in df.columns[df.dtypes == object]:
+                first = df[col].dropna()
+                if len(first) and isinstance(first.iloc[0], bytes):  # not valid UTF-8: pyarrow gave up on it
+                    raise UnicodeDecodeError("utf-8", b"", 0, 1, "invalid")
             if not df.columns.empty and df.columns[0].startswith("\ufeff"):
                 df = df.rename(columns={df.columns[0]: df.columns[0].lstrip("\ufeff")})
             return df
