@@ -648,7 +648,9 @@ def scan_pii(df: pd.DataFrame, path: Path, id_column: str | None = None) -> None
 
     for col in df.columns:
         s = df[col]
-        if s.dtype != object and not isinstance(s.dtype, pd.StringDtype):
+        if isinstance(s.dtype, pd.CategoricalDtype):  # Parquet or SPSS categories: scan the categories
+            s = s.astype(object)
+        elif s.dtype != object and not isinstance(s.dtype, pd.StringDtype):
             continue
         values = [v for v in _distinct(s) if isinstance(v, str)]
         if not values:

@@ -231,3 +231,13 @@ def test_no_planted_value_in_any_output(planted, tmp_path):
 
     found = leaks(tmp_path / "reports") + leaks(tmp_path / "failed-reports")
     assert not found, found
+
+
+def test_categorical_text_columns_are_scanned(tmp_path):
+    df = pd.DataFrame({"rid": ["a", "b"], "store": pd.Categorical(["Leeds", "ask for jo@shop.example"])})
+    data = tmp_path / "s.parquet"
+    df.to_parquet(data, index=False)
+    cb = tmp_path / "cb.yaml"
+    cb.write_text("id: rid\nsegments:\n  - column: store\n")
+    with pytest.raises(InputError, match="column 'store', row 2.*an e-mail address"):
+        read_survey(data, load_codebook(cb))
