@@ -4,8 +4,12 @@ Every study reads its inputs from here, never from hard-coded column names, so t
 run on the default survey and on the example codebooks written for the real datasets. A section the
 codebook leaves out switches the matching analysis off (the notebook shows a note instead).
 
+Only the columns the codebook names leave ingest (an allow-list: `Codebook.kept_columns`), so a
+feature that adds a key naming columns must add it to `referenced_columns`.
+
 Validation is strict (unknown keys are errors, so a typo is caught) and every message names the key
-path and, where there is one, the column.
+path, what was given and what is allowed, and, where there is one, the column. docs/codebook.md is
+generated from the field descriptions here (`python -m engagement.codebook > docs/codebook.md`).
 """
 
 from __future__ import annotations
@@ -561,7 +565,7 @@ def plain_message(err: dict, raw=None) -> str:
                 "list_type", "dict_type", "model_type"):
         what = {"string": "text", "float": "a number", "int": "a whole number", "bool": "true or false",
                 "list": "a list", "dict": "a mapping", "model": "a mapping"}[kind.split("_")[0]]
-        hint = " (quote it)" if isinstance(given, bool) and what == "text" else ""
+        hint = f' (quote it: "{given}")' if what == "text" and isinstance(given, (bool, int, float)) else ""
         return f"{name} must be {what}, not {_shown(given)}{hint}"
     msg = err["msg"].removeprefix("Value error, ")
     return msg
