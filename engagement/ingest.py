@@ -277,15 +277,17 @@ def read_raw(path: str | Path, codebook: Codebook, columns: list[str] | None = N
             extra = {"Finished", "Duration (in seconds)"} if fmt == "qualtrics" else set()
             want = [c for c in header if c in set(columns) | extra]
             positions = [i for i, c in enumerate(header) if c in set(want)]
-        # Qualtrics: row 1 column ids; row 2 question text; row 3 {"ImportId": ...}. Data start on row 4.
-        df = _read_csv(path, codebook.encoding, skiprows=[1, 2] if fmt == "qualtrics" else None, delimiter=sep,
-                       usecols=positions if want is not None else None)
-        if want is not None:
-            df.columns = [header[i] for i in positions]
         if len(header) == 1 and (columns is None or len(columns) > 1):
             raise InputError(path, f"columns separated by the codebook's `delimiter` or one of comma, tab, "
                                    f"semicolon, pipe; read with {_DELIMITER_NAMES.get(sep, repr(sep))} as the "
                                    f"delimiter the file is one column, {header[0][:60]!r} (set `delimiter`)")
+        # Qualtrics: row 1 column ids; row 2 question text; row 3 {"ImportId": ...}. Data start on row 4.
+        df = _read_csv(path, codebook.encoding, skiprows=[1, 2] if fmt == "qualtrics" else None, delimiter=sep,
+                       usecols=(positions or [0]) if want is not None else None)
+        if want is not None:
+            df.columns = [header[i] for i in (positions or [0])]
+            if not positions:  # none of the codebook's columns is in the file: keep the row count only
+                df = df.iloc[:, :0]
         if fmt == "qualtrics":
             if "Finished" in df.columns:  # incomplete responses are not part of the survey
                 fin = pd.to_numeric(df["Finished"].replace({"True": 1, "False": 0, True: 1, False: 0}), errors="coerce")

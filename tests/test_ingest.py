@@ -326,3 +326,12 @@ def test_excel_sheet_choice(tmp_path):
     path.write_text(yaml.safe_dump({**READ_CB, "sheet": "Answers"}))
     with pytest.raises(InputError, match=r"sheet.*'Cover', 'Responses'"):
         read_survey(data, load_codebook(path))
+
+
+def test_no_codebook_column_in_the_file_is_a_clear_error(tmp_path):
+    data = tmp_path / "s.csv"
+    READ_DF.to_csv(data, index=False)
+    path = tmp_path / "cb.yaml"
+    path.write_text("id: respondent\nscales:\n  csat: {column: satisfaction, min: 1, max: 5}\n")
+    with pytest.raises(InputError, match="column 'respondent': expected column declared at codebook key id"):
+        read_survey(data, load_codebook(path))
