@@ -413,7 +413,7 @@ class Codebook(_Strict):
         kept += [c for c in self.columns if c not in kept]
         if self.screening.duplicate_columns:
             kept += [c for c in self.screening.duplicate_columns if c not in kept]
-        return kept
+        return [c for c in kept if c not in self.pii]  # personal data never, whatever else names it
 
     def value_rules(self) -> dict[str, tuple[list, dict]]:
         """column -> (missing codes, recode map) from every entry that names it, plus `missing_codes`.
