@@ -226,6 +226,16 @@ def codebook_check(
         _bad_input(exc)
 
 
+@codebook_app.command("schema")
+def codebook_schema():
+    """Print the codebook's JSON Schema (for editor autocompletion; the reference is docs/codebook.md)."""
+    import json
+
+    from .codebook import codebook_json_schema
+
+    typer.echo(json.dumps(codebook_json_schema(), indent=2, ensure_ascii=False))
+
+
 def main(argv: list[str] | None = None) -> None:  # pragma: no cover - console entry
     app(argv)
 

@@ -3,6 +3,10 @@
 from __future__ import annotations
 
 
+#: a message quotes values, never a whole 200 KB cell
+MAX_EXPECTED_CHARS = 600
+
+
 class InputError(Exception):
     """Bad input file or codebook: names the file, column, row and what was expected."""
 
@@ -19,4 +23,7 @@ class InputError(Exception):
             parts.append(f"column {self.column!r}")
         if self.row is not None:
             parts.append(f"row {self.row}")
-        return "bad input: " + ", ".join(parts) + f": expected {self.expected}"
+        expected = " ".join(str(self.expected).split())  # one line, whatever a value held
+        if len(expected) > MAX_EXPECTED_CHARS:
+            expected = expected[:MAX_EXPECTED_CHARS] + "…"
+        return "bad input: " + ", ".join(parts) + f": expected {expected}"

@@ -287,6 +287,8 @@ class RunPlan:
     #: columns dropped as personal data (the validated table itself is not kept: the parent process
     #: frees it before the notebooks run, which read the file themselves)
     dropped_pii: list
+    #: run.log lines from ingest: the dropped columns (names only) and warnings (reversed items …)
+    ingest_notes: list
     input_hash: str
     wave: str
     reports: Path
@@ -337,6 +339,7 @@ def plan_run(data_path=None, codebook_path=None, *, out=None, wave=None, params=
     survey = read_survey(data_path, cb)
     _check_data(survey, cb, data_path, codebook_path)
     return RunPlan(data_path=data_path, codebook_path=codebook_path, codebook=cb, dropped_pii=list(survey.dropped_pii),
+                   ingest_notes=[survey.dropped_summary(), *survey.warnings],
                    input_hash=file_sha256(data_path), wave=wave, reports=reports, survey_dir=survey_dir,
                    final=final, publish_links=not out, seed=seed, params=typed, notebooks=names,
                    page_size=page_size)
@@ -513,6 +516,8 @@ def _run(plan: RunPlan, *, respondent_data: bool, progress, lang: str | None = N
              plan.wave, plan.input_hash)
     if plan.dropped_pii:
         log.info("personal-data columns dropped: %s", ", ".join(plan.dropped_pii))
+    for note in plan.ingest_notes:  # names only: the values never leave ingest
+        log.info("%s", note)
 
     previous = _previous_results(plan.survey_dir, plan.wave, final)
     base = {"data_path": str(plan.data_path), "codebook_path": str(plan.codebook_path), "output_dir": str(work),

@@ -562,7 +562,9 @@ def _codebook_dict(p: SimulationParams) -> dict:
             "revenue_365d": {"type": "float", "min": 0},
             "duration_s": {"type": "int", "min": 0},
         },
-        "screening": {"speeder_fraction_of_median": 0.5, "straightline_grid": ATTITUDES},
+        "screening": {"speeder_fraction_of_median": 0.5, "straightline_grid": ATTITUDES,
+                      # an open web survey: resubmissions happen, so the duplicate screen is on
+                      "check_duplicates": True},
     }
 
 
