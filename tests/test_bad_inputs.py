@@ -152,7 +152,7 @@ CASES = [
     Case("everyone-screened-out", [], ["screened out", "attention_fail"],
          codebook=_set("attention_checks.0.correct", 2), csv=_all_cells("attn_check", "3")),
     Case("margin-nobody-has", [], ["margins", "region", "no respondents"], codebook=_margin_level("region", 9, 0.05, 1)),
-    Case("margin-negative-share", [], ["margins", "region", ">= 0"],
+    Case("margin-negative-share", [], ["margins", "region", "negative"],
          codebook=lambda cb: cb["margins"]["region"].update({1: 0.5, 2: 0.25, 3: 0.5, 4: -0.25})),
     Case("margin-level-without-share", [], ["margins", "age_group"],
          codebook=lambda cb: cb["margins"].update({"age_group": {1: 0.5, 2: 0.5}})),
