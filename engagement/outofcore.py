@@ -88,8 +88,10 @@ def load(con, path: str | Path, cb: Codebook) -> list[str]:
     if path.suffix.lower() == ".parquet" or path.is_dir():
         source = f"read_parquet({_literal(str(path / '*.parquet') if path.is_dir() else str(path))})"
     else:
-        source = f"read_csv({_literal(str(path))}, header = true, encoding = {_literal(cb.encoding.replace('-', ''))})" \
-            if cb.encoding.lower() not in ("utf-8", "utf8") else f"read_csv({_literal(str(path))}, header = true)"
+        if cb.encoding.lower().replace("-", "").replace("_", "") not in ("utf8", "utf8sig"):
+            raise ValueError(f"out-of-core reading takes UTF-8 CSV or Parquet; {path.name} is declared "
+                             f"{cb.encoding!r}: convert it first")
+        source = f"read_csv({_literal(str(path))}, header = true)"
     columns = [r[0] for r in con.execute(f"DESCRIBE SELECT * FROM {source}").fetchall()]
     keep = [c for c in columns if c not in set(cb.pii)]
     con.execute(f"CREATE OR REPLACE TABLE {TABLE} AS SELECT row_number() OVER () - 1 AS {ROWNUM}, "

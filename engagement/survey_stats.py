@@ -151,6 +151,13 @@ class Design:
     def n(self) -> int:
         return self.weights.size
 
+    def subset(self, rows) -> Design:
+        """The design of some rows (a boolean mask or positions), calibration, trimming and flag kept:
+        for analyses that drop rows instead of treating them as a domain."""
+        pick = (lambda a: None if a is None else a[rows])
+        return Design(self.weights[rows], pick(self.calibration), pick(self.base_weights),
+                      calibrated_weights=pick(self.calibrated_weights), flag=self.flag)
+
     # ---------------------------------------------------------------- cached factorisation
     @functools.cached_property
     def _projection(self) -> tuple[np.ndarray, np.ndarray] | None:

@@ -477,3 +477,14 @@ def test_deff_of_a_simple_random_sample_is_one(survey):
 def test_results_carry_no_deff_unless_asked(survey, raked):
     assert "deff" not in weighted_mean(survey["score"], raked)
     assert "deff" not in weighted_proportions(survey["region"], raked).columns
+
+
+def test_subset_keeps_calibration_and_flag(raked):
+    from dataclasses import replace
+
+    flagged = replace(raked, flag="raking did not converge")
+    mask = np.arange(raked.n) % 2 == 0
+    sub = flagged.subset(mask)
+    np.testing.assert_array_equal(sub.weights, raked.weights[mask])
+    np.testing.assert_array_equal(sub.calibration, raked.calibration[mask])
+    assert sub.flag == "raking did not converge"
