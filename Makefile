@@ -5,7 +5,7 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-stamp
 
 .DEFAULT_GOAL := help
-.PHONY: help setup report test test-fast lab simulate bench clean
+.PHONY: help setup report test test-slow test-exports lab simulate bench clean
 
 ## Show this help
 help:
@@ -23,11 +23,19 @@ setup: $(STAMP)
 report: $(STAMP)
 	$(BIN)/engagement run
 
-## Set up and run every test (unit, reference, notebooks, pipeline)
+## Set up and run the tests (unit, reference, planted truth, notebooks, pipeline; not `slow`/`exports`)
 test: $(STAMP)
-	$(BIN)/python -m pytest -q -p no:cacheprovider tests
+	$(BIN)/python -m pytest -q -p no:cacheprovider -m "not slow and not exports" tests
 	$(BIN)/python tests/nbval_prepare.py build/nbval
 	$(BIN)/python -m pytest -q -p no:cacheprovider --nbval-lax --nbval-current-env build/nbval
+
+## The simulation studies (coverage over many seeds; long): pytest -m slow
+test-slow: $(STAMP)
+	$(BIN)/python -m pytest -q -p no:cacheprovider -m slow tests
+
+## Every realistic export and real dataset from raw file to PDF (12-18 min): pytest -m exports
+test-exports: $(STAMP)
+	$(BIN)/python -m pytest -q -p no:cacheprovider -m exports tests
 
 ## Open JupyterLab in the project environment
 lab: $(STAMP)

@@ -238,7 +238,6 @@ def test_cli_rejects_an_unknown_language(tmp_path):
 
 
 @pytest.mark.notebooks
-@pytest.mark.slow
 def test_korean_survey_end_to_end(tmp_path):
     """The whole pipeline on a Korean-labelled survey (1,200 respondents of the default survey) with
     --lang ko: the PDF's Korean text extracts and is drawn with the embedded NanumGothic."""

@@ -113,7 +113,6 @@ def report_run(request, tmp_path_factory):
 
 
 @pytest.mark.notebooks
-@pytest.mark.slow
 def test_real_reports_follow_the_layout_rules(report_run):
     import json
     import re

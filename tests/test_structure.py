@@ -176,7 +176,6 @@ def default_results(tmp_path_factory) -> dict:
 
 
 @pytest.mark.notebooks
-@pytest.mark.slow
 def test_results_json_on_the_default_survey_equals_the_committed_copy(default_results):
     expected = json.loads((ROOT / "tests" / "data" / "results_default.json").read_text())
     for section in sorted(set(expected) | set(default_results)):
