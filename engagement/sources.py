@@ -77,6 +77,10 @@ class JoinReport:
             "extract_keys": self.extract_keys, "duplicate_keys": self.duplicate_keys,
             "unmatched_extract_keys": self.unmatched_extract_keys, "columns": list(self.columns),
             "by_segment": self.by_segment.to_dict(orient="records"), "warnings": list(self.warnings),
+            # the warnings as flags, for readers that word them in another language (the brief)
+            "low_match": any(w.startswith("Only") for w in self.warnings),
+            "uneven_by": sorted({seg for seg, grp in self.by_segment.groupby("segment") if any(
+                f"differs by {seg}:" in w for w in self.warnings)}),
         }
 
 

@@ -8,8 +8,8 @@ The end-to-end runs take 60-90 s each and are marked `exports`; run them with
 `pytest -m exports tests/test_exports.py`. The fast tests (every export drafts; the corpus is
 deterministic) run with the rest of the suite.
 
-Cases that need a feature another engineer lands on main in this round are marked xfail with the
-feature and issue item; the lead removes the marker after the merge (strict=False, so they may pass).
+A case may name a feature it still needs (`needs`): it is then an expected failure, with the reason.
+None does today.
 """
 
 from __future__ import annotations
@@ -74,34 +74,27 @@ CHANNELS, LOYALTY, PERSONAS = "channel preferences", "loyalty: CES vs CSAT", "pe
 CASES = [
     Case("qualtrics_choice_text", EXPORTS / "qualtrics_choice_text.csv",
          edits=(Edit("survey.name", "Service survey (Qualtrics, choice text)", "a readable report title"),),
-         feeds=(CHANNELS, LOYALTY, PERSONAS),
-         needs="`recode` of answer texts per scale, outcome and column (issue 9 item 2)"),
+         feeds=(CHANNELS, LOYALTY, PERSONAS)),
     Case("spss_value_labels", EXPORTS / "spss_value_labels.sav",
          edits=(Edit("survey.name", "Service survey (SPSS)", "a readable report title"),),
          feeds=(CHANNELS, LOYALTY, PERSONAS)),
     Case("crm_extract", EXPORTS / "crm_extract.tsv.gz",
          edits=(Edit("survey.name", "CRM extract", "a readable report title"),),
-         feeds=(LOYALTY, PERSONAS),
-         needs="tab-delimiter sniffing and .gz reading (issue 9 item 3)"),
+         feeds=(LOYALTY, PERSONAS)),
     Case("cr_line_endings", EXPORTS / "cr_line_endings.csv",
          feeds=(CHANNELS, LOYALTY, PERSONAS)),
     Case("korean_cp949", EXPORTS / "korean_cp949.csv",
          edits=(Edit("survey.name", "고객 경험 조사", "the report title in the survey's language"),),
-         feeds=(CHANNELS, LOYALTY, PERSONAS),
-         needs="`survey.language` and `recode` (issue 9 items 2 and 5)"),
+         feeds=(CHANNELS, LOYALTY, PERSONAS)),
     Case("japanese_sjis", EXPORTS / "japanese_sjis.csv",
          edits=(Edit("survey.name", "顧客体験調査", "the report title in the survey's language"),),
-         feeds=(CHANNELS, LOYALTY, PERSONAS),
-         needs="`survey.language` and `recode` (issue 9 items 2 and 5)"),
+         feeds=(CHANNELS, LOYALTY, PERSONAS)),
     Case("reversed_and_na", EXPORTS / "reversed_and_na.csv",
-         feeds=(LOYALTY, PERSONAS),
-         needs="`reverse` items and per-column `missing` (0 = not applicable) (issue 9 item 2)"),
+         feeds=(LOYALTY, PERSONAS)),
     Case("small_sparse", EXPORTS / "small_sparse.csv",
          feeds=(CHANNELS, LOYALTY, PERSONAS)),
     Case("drivers_25", EXPORTS / "drivers_25.csv",
-         feeds=(LOYALTY, PERSONAS),
-         needs="key-driver importance for more than 8 drivers in bounded memory (issue 9 item 7)",
-         run_before_merge=False),
+         feeds=(LOYALTY, PERSONAS)),
     # the three real datasets, from their raw files
     Case("telco_churn", SHARED / "telco_churn" / "Telco-Customer-Churn.csv",
          edits=(Edit("survey.name", "IBM Telco customer churn", "a readable report title"),

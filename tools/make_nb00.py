@@ -53,6 +53,16 @@ show(quality.weighting_sentence(prepared))
 show(weight_diagnostics, caption="Weight diagnostics")
 show(margins, caption="Sample, population and weighted shares of the raking variables", percent=["sample", "population", "weighted"]) if len(margins) else show(quality.margins_note(prepared))
 """),
+("md", "## Survey plus customer records"),
+("code", """
+joins = quality.join_table(prepared)
+join_segments = quality.join_by_segment(prepared)
+"""),
+("appendix", """
+show(quality.join_note(prepared))
+show(joins, caption="Customer records joined to the survey by customer id", percent=["Match rate"]) if len(joins) else None
+show(join_segments, caption="Match rate by segment (chi-square test per segment, Holm-corrected)", percent=["match_rate"]) if len(join_segments) else None
+"""),
 ("md", "## Reliability of multi-item scales"),
 ("code", """
 reliability = quality.reliability_table(prepared.data, cb)

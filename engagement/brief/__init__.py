@@ -382,6 +382,23 @@ class _Brief:
             items.append(text)
         elif dq:
             items.append(_("Not weighted: the survey declares no population margins."))
+        for j in dq.get("joins") or []:
+            if not isinstance(j, dict):
+                continue
+            if j.get("level") == "customer":
+                items.append(_("Customer records ({name}): {matched} of {total} respondents found ({rate}); "
+                               "respondents with no record are kept, with that behaviour missing.").format(
+                    name=j.get("extract", ""), matched=tr.n(j.get("matched_rows", 0)),
+                    total=tr.n(j.get("survey_rows", 0)), rate=tr.pct(_num(j.get("match_rate")) or 0)))
+            else:
+                items.append(_("Orders ({name}): aggregated per customer over the period from {rows} order lines.")
+                             .format(name=j.get("extract", ""), rows=tr.n(j.get("extract_rows", 0))))
+            if j.get("low_match"):
+                items.append(_("Warning: few respondents were found in the customer records, so behaviour from "
+                               "them describes the matched respondents only."))
+            for seg in j.get("uneven_by") or []:
+                items.append(_("Warning: the match rate to the customer records differs by {segment}, so matched "
+                               "respondents are a biased subset.").format(segment=str(seg).replace("_", " ")))
         items.append(_("All intervals are 95%; shares and means are weighted where weights exist; "
                        "tests across many groups are corrected for multiple comparisons."))
         items.append(self.wave_note())

@@ -40,6 +40,22 @@ def margins_table(p: Prepared) -> pd.DataFrame:
     return pd.DataFrame(rows)
 
 
+def join_table(p: Prepared) -> pd.DataFrame:
+    """One row per extract joined to the survey (engagement.sources): respondents, matched, match rate,
+    rows in the extract, duplicate keys or repeated orders, extract keys with no respondent."""
+    frames = [r.to_frame() for r in getattr(p.survey, "joins", [])]
+    return pd.concat(frames, ignore_index=True) if frames else pd.DataFrame()
+
+
+def join_by_segment(p: Prepared) -> pd.DataFrame:
+    """Match rate of each extract by segment level, with the Holm-corrected χ² p of each segment."""
+    frames = [r.by_segment.assign(extract=r.extract) for r in getattr(p.survey, "joins", [])]
+    if not frames:
+        return pd.DataFrame()
+    out = pd.concat(frames, ignore_index=True)
+    return out[["extract", "segment", "level", "n", "matched", "match_rate", "p_holm"]]
+
+
 def reliability_table(df: pd.DataFrame, cb: Codebook) -> pd.DataFrame:
     rows = []
     for block in cb.item_blocks:
@@ -63,4 +79,6 @@ def data_quality_results(p: Prepared, reliability: pd.DataFrame, metrics: pd.Dat
         "reliability": reliability.to_dict(orient="records"),
         "metrics": {r["key"]: {k: r[k] for k in ("metric", "estimate", "se", "ci_low", "ci_high", "n", "unit")}
                     for r in metrics.to_dict(orient="records")},
+        # customer records joined to the survey: only when the codebook declares extracts
+        **({"joins": [r.to_dict() for r in p.survey.joins]} if getattr(p.survey, "joins", None) else {}),
     }

@@ -36,3 +36,25 @@ def margins_note(p: Prepared) -> str:
     """Why there is no margins table, when there is none."""
     return ("_The codebook declares no population margins, so the sample is not raked"
             + (" (its weights come from the weight column)._" if p.survey.codebook.weight else "; estimates are unweighted._"))
+
+
+def join_note(p: Prepared) -> str:
+    """The join of customer records in words: match rates, and every warning (low or uneven matching)."""
+    joins = getattr(p.survey, "joins", [])
+    if not joins:
+        return "_The codebook joins no customer records to the survey (no `extracts`)._"
+    parts = []
+    for r in joins:
+        if r.level == "customer":
+            parts.append(f"**{r.extract}**: {r.matched_rows:,} of {r.survey_rows:,} respondents found "
+                         f"({r.match_rate:.1%}); {r.unmatched_extract_keys:,} customers in the extract did not answer "
+                         f"the survey; respondents with no record are kept, with that behaviour missing.")
+        else:
+            parts.append(f"**{r.extract}** (order level, {r.extract_rows:,} rows): {r.matched_rows:,} respondents "
+                         f"have at least one order on file; {r.duplicate_keys:,} repeated order lines counted once; "
+                         f"derived: {', '.join(r.columns)}.")
+    warnings = [w for r in joins for w in r.warnings]
+    text = " ".join(parts)
+    if warnings:
+        text += "\n\n" + "\n".join(f"> **Warning.** {w}" for w in warnings)
+    return text
