@@ -76,6 +76,8 @@ def c13_table(c13: C13Comparison) -> pd.DataFrame:
 
 
 def c13_caption(data: LoyaltyData) -> str:
+    if data is None or getattr(data, "inputs", None) is None or data.inputs.ces is None or data.inputs.csat is None:
+        return ""  # nothing to compare: the table cell shows the reason instead
     return (f"{data.inputs.ces.label} ÷ {data.inputs.csat.label} for every outcome, as asked and as top-2 boxes "
             "(95% paired bootstrap intervals; ◆ the primary statistic, declared before the data; log-loss: below 1 "
             "favours CES)")
