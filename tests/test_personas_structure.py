@@ -120,7 +120,8 @@ def test_stability_from_independent_starts_is_low_without_structure(one_persona)
     data = lca_input(enc.codes(df), enc, w)
     full = fit_lca_starts(data, 3, w, n_starts=3, seed=1)
     boot = bootstrap_stability(data, full, w, reps=4, seed=1, starts=2)
-    assert boot.mean < 0.75, boot.aris
+    # measured: independent starts 0.11; the old refits from the full-sample partition 0.62
+    assert boot.mean < 0.3, boot.aris
 
 
 def test_matched_agreement_is_label_free():
