@@ -81,7 +81,7 @@ def test_one_planted_persona_gives_one_persona(tmp_path):
     assert sol.k == 1, sol.table[["k", "bic", "min_share", "relative_entropy", "verdict"]].to_string()
     assert sol.names == {1: "All customers"}
     # the richer solutions were considered and rejected by the rule, not never tried
-    assert len(sol.table) == 4 and not sol.table.loc[sol.table["k"] > 1, "chosen"].any()
+    assert len(sol.table) == 8 and not sol.table.loc[sol.table["k"] > 1, "chosen"].any()
     text = sections.choice(sol).text
     assert "No persona structure" in text
 

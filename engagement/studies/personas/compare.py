@@ -197,11 +197,15 @@ class ChannelComparison:
 def compare_channels(fit: PersonaFit, alpha: float = 0.05, correction: str = "holm",
                      stage: str = "purchase") -> ChannelComparison:
     """Channel use and the preferred channel at `stage` by persona (see `channel_tables`)."""
+    if fit.skipped:
+        return ChannelComparison(None)
     tests, tables = channel_tables(fit, alpha, correction, stage)
     return ChannelComparison(tests, tables)
 
 
 def compare_measures(fit: PersonaFit, alpha: float = 0.05, correction: str = "holm") -> pd.DataFrame:
     """Experience and loyalty by persona, one row per measure × persona (see `measures_by_persona`);
-    empty when the codebook declares no scales or outcomes, or there is one persona."""
+    empty when the codebook declares no scales or outcomes, or the study was skipped."""
+    if fit.skipped:
+        return pd.DataFrame()
     return measures_by_persona(fit, alpha, correction)

@@ -34,7 +34,7 @@ def _binary_values(s: pd.Series, column: str) -> np.ndarray:
         bad = ~np.isnan(x) & (x != 0) & (x != 1)
         if bad.any():
             raise ValueError(f"persona feature {column!r} is declared binary but has values "
-                             f"{sorted(set(x[bad]))[:5]}; expected 0/1")
+                             f"{sorted({code_key(v) for v in x[bad]})[:5]}; expected 0/1")
         return x
     text = s.astype("string").str.strip().str.lower()
     out = np.full(len(s), np.nan)

@@ -61,6 +61,12 @@ def choice_chart(table: pd.DataFrame, k: int, rule: dict, n: int) -> plt.Figure:
     """BIC by k (left) and the three admissibility criteria with their thresholds (right)."""
     fig, (a, b) = plt.subplots(1, 2, figsize=(plots.FIG_WIDTH, 3.2), layout="constrained")
     a.plot(table["k"], table["bic"], marker="o", color=plots.PALETTE[0])
+    cap = rule.get("max_personas")
+    if cap is not None and table["k"].max() > cap:  # solutions above the cap: fitted, never chosen
+        for ax in (a, b):
+            ax.axvspan(cap + 0.5, table["k"].max() + 0.5, color="#eeeeee", zorder=0)
+        a.text(cap + 0.6, 0.97, "above max_personas", transform=a.get_xaxis_transform(), fontsize=7,
+               va="top", color="#555555")
     chosen = table[table["k"] == k]
     a.scatter(chosen["k"], chosen["bic"], s=140, facecolors="none", edgecolors=plots.PALETTE[1], lw=2,
               label=f"chosen: k = {k}", zorder=3)
@@ -273,7 +279,7 @@ def persona_cards(fit: PersonaFit, profiles: PersonaProfiles) -> FigureSet | Non
 
 def typing_accuracy(result: TypingToolResult) -> plt.Figure | None:
     """Cross-validated accuracy of the typing tool by number of questions."""
-    if result.tool is None:
+    if getattr(result, "tool", None) is None:  # no tool, or NotEstimated
         return None
     acc = result.tool.accuracy
     return _closed(accuracy_chart(result.curve, acc["questions"], acc["chance"], acc["n"]))
@@ -283,7 +289,7 @@ def channel_heatmap(fit: PersonaFit, channels: ChannelComparison, alpha: float =
     """Which channels each persona uses: weighted % with column-proportion letters."""
     from ... import heatmaps as channel_charts
 
-    usage = [m for m in channels.tables if m.startswith("uses ")]
+    usage = [m for m in getattr(channels, "tables", {}) if m.startswith("uses ")]
     if fit.skipped or fit.k < 2 or not usage:
         return None
     tabs = channels.tables

@@ -10,7 +10,7 @@ of the standardized features, one seed per start; the best likelihood wins.
 from __future__ import annotations
 
 import warnings
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 import numpy as np
 import pandas as pd
@@ -23,6 +23,9 @@ from .features import FeatureEncoder
 
 #: variance floor of the Gaussian block (standardized units), against degenerate components
 REG_COVAR = 1e-3
+#: a start "reaches" the best log-likelihood when it ends within this of it (log-likelihood units);
+#: EM stops when the mean log-likelihood gains less than 1e-6 per iteration, local optima differ by far more
+REPLICATION_TOL = 0.1
 #: EM and k-means (OpenMP) work on n × ~20 matrices: one thread in every native pool
 _single_threaded = single_threaded(user_api=None)
 
@@ -137,6 +140,15 @@ class LCAFit:
     bic: float
     relative_entropy: float
     shares: np.ndarray
+    #: final log-likelihood of every start (`fit_lca_starts`); empty when the starts ran inside StepMix
+    start_logliks: np.ndarray = field(default_factory=lambda: np.empty(0))
+
+    @property
+    def best_share(self) -> float:
+        """Share of the starts that reached the best log-likelihood (within `REPLICATION_TOL`)."""
+        if not len(self.start_logliks):
+            return float("nan")
+        return float(np.mean(self.start_logliks >= self.start_logliks.max() - REPLICATION_TOL))
 
 
 @_single_threaded
@@ -161,6 +173,25 @@ def fit_lca(data: LCAInput, k: int, weights: np.ndarray, n_init: int = 3, seed: 
     labels = post.argmax(axis=1)
     shares = np.bincount(labels, weights=w, minlength=k) / n
     return LCAFit(k, model, labels, post, loglik, p, -2 * loglik + p * np.log(n), rel, shares)
+
+
+def start_seed(seed: int, k: int, start: int) -> int:
+    """The seed of one start: its own stream, so adding starts or k never changes the earlier ones."""
+    return int(np.random.SeedSequence([seed, k, start]).generate_state(1)[0] % (2**31 - 1))
+
+
+def fit_lca_starts(data: LCAInput, k: int, weights: np.ndarray, n_starts: int = 20, seed: int = 0,
+                   tol: float = 1e-6, max_iter: int = 500) -> LCAFit:
+    """poLCA's `nrep` practice: `n_starts` independent starts (k-means++ partitions), each run to
+    convergence on its own; the best likelihood wins and every start's final log-likelihood is kept
+    (`start_logliks`, `best_share`). k = 1 has a single optimum: one start."""
+    best, logliks = None, []
+    for start in range(1 if k == 1 else max(1, n_starts)):
+        fit = fit_lca(data, k, weights, n_init=1, seed=start_seed(seed, k, start), tol=tol, max_iter=max_iter)
+        logliks.append(fit.loglik)
+        if best is None or fit.loglik > best.loglik:
+            best = fit
+    return replace(best, start_logliks=np.array(logliks))
 
 
 def _subset(data: LCAInput, rows: np.ndarray) -> LCAInput:

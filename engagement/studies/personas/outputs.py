@@ -8,6 +8,8 @@ from typing import TYPE_CHECKING
 
 import pandas as pd
 
+from ...degrade import NotEstimated
+
 from ...results import PERSONA_FILE, estimate
 from .features import _weighted_moments
 from .profiles import profile_vectors
@@ -15,6 +17,7 @@ from .profiles import profile_vectors
 if TYPE_CHECKING:
     from .fit import PersonaFit
     from .profiles import PersonaProfiles
+    from .structure import Structure
     from .typing_tool import TypingToolResult
 
 METHOD = ("latent class model (StepMix 3.0, EM, survey weights): Bernoulli / categorical / full-covariance "
@@ -37,10 +40,13 @@ def save_assignments(fit: PersonaFit, output_dir: str | Path) -> Path | None:
     return path
 
 
-def collect(fit: PersonaFit, profiles: PersonaProfiles | None = None, typing: TypingToolResult | None = None) -> dict:
-    """The `personas` section of results.json."""
+def collect(fit: PersonaFit, profiles: PersonaProfiles | None = None, typing: TypingToolResult | None = None,
+            structure: Structure | None = None) -> dict:
+    """The `personas` section of results.json. With `structure`: `structure` ("clear" / "weak" /
+    "none"), `structure_sentence` and `structure_evidence` for the summary."""
     if fit.skipped:
         return {"section": "Personas", "skipped": True, "reason": fit.skipped}
+    from .sections import cap_sentence
     sizes_table = fit.sizes if profiles is None else profiles.sizes
     sizes = [{"persona": int(r["persona"]), "name": r["name"], **estimate(r["estimate"], r["ci_low"], r["ci_high"], r["n"]),
               "n_persona": int(r["n_persona"]), "model_share": r["model_share"]} for _, r in sizes_table.iterrows()]
@@ -66,7 +72,15 @@ def collect(fit: PersonaFit, profiles: PersonaProfiles | None = None, typing: Ty
         "index_scores": fit.profile.to_dict(orient="records"),
         "matched_to_previous": None if fit.matching is None else fit.matching.to_dict(orient="records"),
         "notes": fit.notes,
+        "cap_binds": fit.cap_binds,
+        "bic_best_k": fit.bic_best_k,
+        "cap_sentence": cap_sentence(fit),
     }
-    if typing is not None:
+    if isinstance(typing, NotEstimated):
+        out.update({"typing_tool": None, "typing_tool_not_estimated": typing.reason})
+    elif typing is not None:
         out.update(typing.results())
+    if structure is not None:
+        out.update({"structure": structure.verdict, "structure_sentence": structure.sentence,
+                    "structure_evidence": structure.evidence})
     return out

@@ -138,7 +138,10 @@ class PersonaProfiles:
 
 
 def describe(fit, threshold: float = 0.5, top: int = 5) -> PersonaProfiles:
-    """Sizes, index scores and distinguishing features of a fitted persona solution."""
+    """Sizes, index scores and distinguishing features of a fitted persona solution (empty tables
+    when the study was skipped)."""
+    if fit.skipped:
+        return PersonaProfiles(pd.DataFrame(), pd.DataFrame(), pd.DataFrame(), {})
     dist = distinguishing_features(fit.profile, threshold, top) if fit.k > 1 else fit.profile.iloc[:0]
     dist = dist.assign(name=dist["persona"].map(fit.name))
     return PersonaProfiles(persona_sizes(fit), fit.profile, dist, dict(fit.names))

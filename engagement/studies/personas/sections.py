@@ -9,10 +9,13 @@ from typing import TYPE_CHECKING
 
 import pandas as pd
 
+from ...degrade import NotEstimated
+
 if TYPE_CHECKING:
     from .compare import ChannelComparison
     from .fit import PersonaFit
     from .profiles import PersonaProfiles
+    from .structure import Structure
     from .typing_tool import TypingToolResult
 
 #: column headers shown for the statistics columns
@@ -112,20 +115,23 @@ def choice(fit: PersonaFit) -> View:
         verdict = (f"**{fit.k} personas.** The rule chooses k = {fit.k}: smallest persona "
                    f"{t.loc[t['chosen'], 'min_share'].iloc[0]:.0%} of customers, bootstrap stability "
                    f"{fit.stability:.2f}, relative entropy {t.loc[t['chosen'], 'relative_entropy'].iloc[0]:.2f}.")
-        if fit.k == int(t["k"].max()) and t["bic"].is_monotonic_decreasing:
-            verdict += (f" BIC was still falling at k = {fit.k}, the largest number tried (`max_personas`): "
-                        "more personas might fit the data a little better, but the cap keeps the strategy "
-                        "focused.")
         if fit.kmeans_ari is not None:
             verdict += (f" k-means on the standardized features, the comparison method, agrees with these "
                         f"personas at adjusted Rand index {fit.kmeans_ari:.2f} (1 = the same grouping).")
     s.note(verdict)
-    shown = t[["k", "bic", "min_share", "relative_entropy", "stability", "stability_p10", "verdict"]].rename(
-        columns={"bic": "BIC", "min_share": "smallest share", "relative_entropy": "entropy",
-                 "stability": "stability (mean ARI)", "stability_p10": "stability, 10th pct"})
+    s.note(cap_sentence(fit))
+    s.note(replication_sentence(fit))
+    columns = {"k": "k", "bic": "BIC", "min_share": "smallest share", "relative_entropy": "entropy",
+               "stability": "stability (mean ARI)", "stability_p10": "stability, 10th pct",
+               "best_loglik_share": "starts reaching best LL", "verdict": "verdict"}
+    shown = t[[c for c in columns if c in t]].rename(columns=columns)
+    boot = (f"{fit.params['bootstrap_reps']} resamples, each refitted from "
+            f"{fit.params.get('bootstrap_starts', 2)} independent starts")
     s.table("k_selection", shown, "Latent class solutions for k = 1 … "
-            f"{int(t['k'].max())}: fit, smallest persona, classification entropy and bootstrap stability "
-            f"({fit.params['bootstrap_reps']} resamples)", percent=["smallest share"])
+            f"{int(t['k'].max())}: fit, smallest persona, classification entropy, bootstrap stability "
+            f"({boot}) and the share of the {fit.params['n_init']} starts per k that reached the best "
+            "log-likelihood; k above max_personas is shown for comparison and never chosen",
+            percent=["smallest share", "starts reaching best LL"])
     return View(key, title, tuple(s.items))
 
 
@@ -177,7 +183,10 @@ def by_persona(fit: PersonaFit, channels: ChannelComparison, measures: pd.DataFr
         return View(key, title, tuple(s.items))
     legend = "; ".join(f"P{p} = {fit.name(p)}" for p in fit.numbers)
     s.note(f"Personas: {legend}.")
-    tests, tabs = channels.tests, channels.tables
+    for part in (channels, measures):
+        if isinstance(part, NotEstimated):
+            s.note(part._repr_markdown_())
+    tests, tabs = getattr(channels, "tests", None), getattr(channels, "tables", {})
     if tests is not None:
         for m in [m for m in tabs if m.startswith("preferred")]:
             tab = tabs[m]
@@ -186,7 +195,9 @@ def by_persona(fit: PersonaFit, channels: ChannelComparison, measures: pd.DataFr
         s.table("channel_tests", tests[["measure", "f_statistic", "ndf", "ddf", "p_value", "p_adjusted", "cramers_v", "n"]],
                 f"Do the personas differ in channel use? Rao–Scott F tests ({correction.capitalize()}-corrected over "
                 f"{len(tests)} tests) and Cramér's V of the weighted tables")
-    if len(measures):
+    if isinstance(measures, NotEstimated):
+        pass
+    elif len(measures):
         s.table("measures", measures_wide(measures),
                 "Experience and loyalty by persona: weighted estimate (95% CI); ▲/▼ significantly above/below the "
                 f"other personas (design-based difference, {correction.capitalize()}-corrected within the measure); "
@@ -205,6 +216,9 @@ def typing_tool(result: TypingToolResult, fit: PersonaFit) -> View:
     if fit.skipped:
         return View(key, title, skipped=fit.skipped)
     s = _Builder()
+    if isinstance(result, NotEstimated):
+        s.note(result._repr_markdown_())
+        return View(key, title, tuple(s.items))
     if result.tool is None:
         s.note(result.skipped or "No typing tool was built.")
         return View(key, title, tuple(s.items))
@@ -232,7 +246,47 @@ def typing_questions(result: TypingToolResult) -> View:
     """The typing tool's questions in the order they enter (nothing when there is no tool)."""
     key, title = "typing_questions", "The typing tool's questions"
     s = _Builder()
-    if result.tool is not None:
+    if getattr(result, "tool", None) is not None:
         s.table("questions", result.questions, "The typing tool's questions",
                 percent=["accuracy with this and earlier questions"])
     return View(key, title, tuple(s.items))
+
+
+def cap_sentence(fit: PersonaFit) -> str:
+    """Whether the cap (`max_personas`) or the data chose k, in one plain sentence."""
+    cap = fit.params["max_personas"]
+    top = int(fit.table["k"].max())
+    if top <= cap:
+        return f"All solutions up to k = {top} were fitted; the cap (max_personas = {cap}) is not reached."
+    if fit.cap_binds:
+        return (f"**The cap, not the data, chose k = {fit.k}.** BIC keeps improving above max_personas = {cap}: "
+                f"over k = 1 … {top} it is lowest at k = {fit.bic_best_k}, and larger solutions with a lower BIC "
+                f"than k = {fit.k} also pass the size and entropy rules (their stability is not checked). Four "
+                "personas or fewer keep a strategy focused, but the data would support more.")
+    if fit.bic_best_k > cap:
+        return (f"BIC over k = 1 … {top} is lowest at k = {fit.bic_best_k}, above max_personas = {cap}, but "
+                "those solutions fail the size or entropy rule: the data, not the cap, limit k.")
+    return f"BIC over k = 1 … {top} is lowest at k = {fit.bic_best_k}: the cap (max_personas = {cap}) does not bind."
+
+
+def replication_sentence(fit: PersonaFit) -> str:
+    """How often the independent starts found the best log-likelihood of the chosen k."""
+    row = fit.table.loc[fit.table["k"] == fit.k].iloc[0]
+    n, share = int(row.get("n_starts", 0) or 0), row.get("best_loglik_share")
+    if fit.k == 1 or not n or share is None or share != share:
+        return f"Every k > 1 was fitted from {fit.params['n_init']} independent starts; the best likelihood is kept."
+    text = (f"Every k > 1 was fitted from {fit.params['n_init']} independent starts; at the chosen k = {fit.k}, "
+            f"{round(share * n)} of {n} starts reached the best log-likelihood")
+    if round(share * n) < 2:
+        return text + (" — only once, so a better solution may exist: raise `n_init`.")
+    return text + "."
+
+
+def structure(result: Structure) -> View:
+    """The structure verdict ("clear" / "weak" / "none") and its evidence."""
+    s = _Builder()
+    s.note(f"**{result.sentence}**" if result.verdict != "clear" else result.sentence)
+    if result.checks:
+        s.table("structure", result.to_frame(), "Evidence for the persona structure (value against the "
+                "threshold of a clear structure)")
+    return View("structure", "How clear is the persona structure?", tuple(s.items))

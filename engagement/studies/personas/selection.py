@@ -2,31 +2,67 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 import numpy as np
 import pandas as pd
+from scipy.optimize import linear_sum_assignment
 from sklearn.cluster import KMeans
 from sklearn.metrics import adjusted_rand_score
 
 from .lca import LCAFit, LCAInput, _single_threaded, _subset, fit_lca
 
+@dataclass(frozen=True, eq=False)
+class BootstrapStability:
+    """Bootstrap stability of one k: `aris[r]` is the adjusted Rand index between the full-sample
+    classification and the classification by the model refitted on resample r; `agreement[r, c]`
+    is the share of latent class c's members that the refit puts in the class matched to c
+    (Hungarian matching on the cross-tabulation of the two classifications)."""
+
+    k: int
+    aris: np.ndarray
+    agreement: np.ndarray
+    starts: int
+
+    @property
+    def mean(self) -> float:
+        """Mean ARI; a resample whose refit failed counts as 0 (not reproduced)."""
+        return float(np.nan_to_num(self.aris, nan=0.0).mean())
+
+
+def matched_agreement(reference: np.ndarray, other: np.ndarray, k: int) -> np.ndarray:
+    """Share of each reference class's members found in the `other` class matched to it (Hungarian
+    matching that maximises the respondents on the diagonal): labels are arbitrary in every refit."""
+    table = np.zeros((k, k))
+    np.add.at(table, (reference, other), 1)
+    rows, cols = linear_sum_assignment(-table)
+    match = dict(zip(rows, cols))
+    sizes = table.sum(axis=1)
+    return np.array([table[c, match[c]] / sizes[c] if sizes[c] else np.nan for c in range(k)])
+
+
 @_single_threaded
 def bootstrap_stability(data: LCAInput, full: LCAFit, weights: np.ndarray, reps: int, seed: int,
-                        tol: float = 1e-4) -> np.ndarray:
-    """ARI between the full-sample classification and the classification of the same respondents by
-    a k-class model refitted on each of `reps` bootstrap resamples (rows drawn with replacement,
-    keeping their weights; seeded by (seed, k, rep)). Each refit starts twice — from the full-sample
-    partition and from a fresh k-means++ partition — and keeps the better likelihood, so that a
-    resample which favours a different solution is found, while a start that merely fails to find
-    the optimum is not mistaken for instability."""
+                        starts: int = 3, tol: float = 1e-4) -> BootstrapStability:
+    """Refit the k-class model on each of `reps` bootstrap resamples (rows drawn with replacement,
+    keeping their weights; seeded by (seed, k, rep)) from `starts` independent k-means++ starts —
+    never from the full-sample partition, which would make any solution look stable — and compare
+    the refit's classification of every respondent with the full-sample one."""
     n = len(weights)
-    out = np.empty(reps)
+    aris, agreement = np.empty(reps), np.empty((reps, full.k))
     for r in range(reps):
         rng = np.random.default_rng([seed, full.k, r])
         rows = rng.integers(0, n, n)
-        refit = fit_lca(_subset(data, rows), full.k, weights[rows], n_init=2, seed=int(rng.integers(2**31 - 1)),
-                        tol=tol, init_labels=(full.labels[rows],))
-        out[r] = adjusted_rand_score(full.labels, refit.model.predict(data.X))
-    return out
+        try:
+            refit = fit_lca(_subset(data, rows), full.k, weights[rows], n_init=starts,
+                            seed=int(rng.integers(2**31 - 1)), tol=tol)
+            labels = refit.model.predict(data.X)
+        except (np.linalg.LinAlgError, ValueError, FloatingPointError):  # a resample that cannot be fitted
+            aris[r], agreement[r] = np.nan, np.nan  # counts as not reproduced
+            continue
+        aris[r] = adjusted_rand_score(full.labels, labels)
+        agreement[r] = matched_agreement(full.labels, labels, full.k)
+    return BootstrapStability(full.k, aris, agreement, starts)
 
 
 @_single_threaded

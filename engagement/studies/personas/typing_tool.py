@@ -31,6 +31,7 @@ import pandas as pd
 from sklearn.discriminant_analysis import LinearDiscriminantAnalysis
 from sklearn.model_selection import StratifiedKFold
 
+from ...degrade import CannotEstimate, NotEstimated
 from ...errors import InputError
 from ...survey_stats import single_threaded
 from .features import FeatureEncoder
@@ -182,7 +183,7 @@ def train_typing_tool(codes: pd.DataFrame, enc: FeatureEncoder, labels: np.ndarr
     q_max = min(max_questions, len(feats))
     folds = min(cv_folds, int(np.bincount(np.searchsorted(classes, y)).min()))
     if folds < 2:
-        raise ValueError("every persona needs at least two respondents to cross-validate a typing tool")
+        raise CannotEstimate("a persona has fewer than two respondents, too few to cross-validate a typing tool")
     correct = np.zeros((q_max, len(y)), dtype=bool)
     predicted = np.zeros((q_max, len(y)), dtype=int)
     for train, test in StratifiedKFold(folds, shuffle=True, random_state=seed).split(X, y):
@@ -271,7 +272,7 @@ def build_typing_tool(fit: PersonaFit, max_questions: int = 8, cv_folds: int = 5
 
 def save_typing_tool(result: TypingToolResult, output_dir: str | Path) -> Path | None:
     """`output_dir/typing_tool.json` (None when there is no tool)."""
-    if result.tool is None:
+    if isinstance(result, NotEstimated) or result.tool is None:
         return None
     return result.tool.save(Path(output_dir) / TYPING_TOOL_FILE)
 
