@@ -87,7 +87,20 @@ def register_matplotlib(lang: str = "en") -> list[str]:
             font_manager.fontManager.addfont(str(f.path))
     chosen = families(lang)
     matplotlib.rcParams["font.family"] = chosen
+    # NanumGothic and IPAexGothic ship one weight: matplotlib then uses it for bold text (correct for
+    # CJK glyphs) but logs "Failed to find font weight bold" on every title, which notebooks show as
+    # stderr. The substitution is intended, so that message is silenced; real font errors still log.
+    import logging
+
+    logger = logging.getLogger("matplotlib.font_manager")
+    if not any(isinstance(f, _WeightFallbackFilter) for f in logger.filters):
+        logger.addFilter(_WeightFallbackFilter())
     return chosen
+
+
+class _WeightFallbackFilter:
+    def filter(self, record) -> bool:
+        return "Failed to find font weight" not in record.getMessage()
 
 
 def font_face_css() -> str:

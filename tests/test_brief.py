@@ -8,6 +8,8 @@ Korean or Japanese, and read the PDF back with pypdf.
 
 from __future__ import annotations
 
+import shutil
+
 import copy
 import json
 import logging
@@ -249,6 +251,8 @@ def test_korean_survey_end_to_end(tmp_path):
                                           encoding="utf-8")
     lines = config.DEFAULT_SURVEY.read_text(encoding="utf-8").splitlines()
     (folder / "survey.csv").write_text("\n".join(lines[:1201]) + "\n", encoding="utf-8")
+    for extract in ("crm.csv", "orders.csv"):  # the customer records the codebook joins
+        shutil.copy(config.DEFAULT_SURVEY.parent / extract, folder / extract)
     run = run_pipeline(folder / "survey.csv", folder / "codebook.yaml", out=tmp_path / "run",
                        progress=lambda *_: None, lang="ko")
     text = re.sub(r"\s+", "", "\n".join(pdf_page_texts(run.pdf)))

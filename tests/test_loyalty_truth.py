@@ -23,6 +23,7 @@ from engagement.studies import loyalty
 from engagement.codebook import load_codebook
 from engagement.config import DEFAULT_N, DEFAULT_SEED
 from engagement.studies.loyalty.validation import concordance, cross_validate
+from engagement import claims
 from engagement import prepare as prep
 from engagement.prepare import analysis_data, design_for
 from engagement.simulate import SimulationParams, simulate_survey, write_survey
@@ -51,12 +52,22 @@ def test_planted_effort_advantage_shows_in_every_direct_outcome(tmp_path):
 
 # ------------------------------------------------------------------ planted C13 worlds (issue 10)
 
-#: world -> (which scale predicts better, verdicts against the claimed 1.40 that are right there)
-WORLDS = {
-    "ces_ahead": ("ces", {"consistent", "higher"}),  # population ratio ≈ 1.5: the claim holds
-    "equal": ("not distinguishable", {"lower"}),
-    "csat_ahead": ("csat", {"lower"}),
-}
+#: world -> which scale predicts better (population Somers' D ratios ≈ 1.5, 1.04 and 0.81)
+WORLDS = {"ces_ahead": "ces", "equal": "not distinguishable", "csat_ahead": "csat"}
+
+
+def right_verdicts(c13, population: float) -> set[str]:
+    """The verdicts against the claimed 1.40 that are right for a population ratio: the population's
+    own word under the declared margin (×/÷ 1.10), and also "inconclusive" when the population lies
+    within the verdict interval's half-width of a margin bound (then no survey of this size can tell).
+    ces_ahead (≈ 1.5, bound 1.54) may read consistent or inconclusive, never higher or lower; equal and
+    csat_ahead (far below 1.27) must read lower."""
+    right = {claims.verdict(1.40, population, population, kind="ratio")}
+    p = c13.table[c13.table["primary"]].iloc[0]
+    lo, hi = claims.adjusted_interval(p["ratio"], p["ratio_low"], p["ratio_high"], "ratio")
+    if min(abs(population - b) for b in claims.MARGINS["ratio"].bounds(1.40)) < (hi - lo) / 2:
+        right.add("inconclusive")
+    return right
 
 
 def _world(tmp_path, world: str, seed: int = DEFAULT_SEED, n: int = DEFAULT_N, n_boot: int = 100):
@@ -70,12 +81,12 @@ def _world(tmp_path, world: str, seed: int = DEFAULT_SEED, n: int = DEFAULT_N, n
 
 def _check_world(c13, truth: dict, world: str) -> None:
     """The verdict is right and the primary interval covers the stored population value."""
-    better, verdicts = WORLDS[world]
+    better = WORLDS[world]
     p = c13.table[c13.table["primary"]].iloc[0]
     population = truth["somers_d"]["ratio"]
     assert p["ratio_low"] <= population <= p["ratio_high"], (world, population, p[["ratio", "ratio_low", "ratio_high"]])
     assert c13.verdict["better"] == better, c13.verdict["sentence"]
-    assert c13.verdict["c13"] in verdicts, c13.verdict["sentence"]
+    assert c13.verdict["c13"] in right_verdicts(c13, population), c13.verdict["sentence"]
 
 
 @pytest.mark.parametrize("world", list(WORLDS))
@@ -111,8 +122,8 @@ def test_c13_intervals_cover_the_population_values(tmp_path, world):
         rows = c13.table.query("outcome == 'repurchase' and coding == 'as asked'").set_index("statistic")
         for s in hits:
             hits[s] += rows.loc[s, "ratio_low"] <= truth[s]["ratio"] <= rows.loc[s, "ratio_high"]
-        better, verdicts = WORLDS[world]
-        right += c13.verdict["better"] == better and c13.verdict["c13"] in verdicts
+        right += (c13.verdict["better"] == WORLDS[world]
+                  and c13.verdict["c13"] in right_verdicts(c13, truth["somers_d"]["ratio"]))
     assert all(h / len(seeds) >= 0.90 for h in hits.values()), hits
     # "equal" is 1.04 in the population, not exactly 1: a survey of 3,000 calls it "ces" a little more
     # often than a two-sided 5% test would at exactly 1 (10 seeds checked: coverage 10/10 for every

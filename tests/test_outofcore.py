@@ -21,7 +21,8 @@ TOL = 1e-9
 
 @pytest.fixture(scope="module")
 def both(tmp_path_factory):
-    paths = write_survey(tmp_path_factory.mktemp("ooc"), SimulationParams(n=20_000, seed=5))
+    # one file: the out-of-core path reads the survey export alone (extracts are joined in memory only)
+    paths = write_survey(tmp_path_factory.mktemp("ooc"), SimulationParams(n=20_000, seed=5), single_file=True)
     cb = load_codebook(paths["codebook"])
     con = outofcore.connect(memory_limit="1GB")
     summary = outofcore.summarise_out_of_core(paths["survey"], cb, con=con)

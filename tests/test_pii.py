@@ -8,6 +8,8 @@ free text; then every byte of every file a run leaves (published, `_failed/`, an
 
 from __future__ import annotations
 
+import shutil
+
 import io
 import os
 import signal
@@ -52,6 +54,20 @@ def plant(src_survey: Path, src_codebook: Path, out: Path) -> tuple[Path, Path]:
     df["RecipientLastName"] = "Quixwright"
     data = out / "survey.csv"
     df.to_csv(data, index=False)
+    # the customer records joined by the codebook's `extracts` carry personal data too (issue 15):
+    # plant it there as well; only the join key and declared columns may leave an extract
+    crm_src = Path(src_survey).parent / "crm.csv"
+    if crm_src.exists():
+        crm = pd.read_csv(crm_src)
+        k = np.arange(len(crm))
+        crm["FullName"] = [f"{NAME} c{j}" for j in k]
+        crm["Email"] = [f"client{j}@{EMAIL_DOMAIN}" for j in k]
+        crm["Phone"] = [f"{PHONE}{j % 1000:03d}" for j in k]
+        crm["Postcode"] = POSTCODE
+        crm.to_csv(out / "crm.csv", index=False)
+    for extra in ("orders.csv",):
+        if (Path(src_survey).parent / extra).exists():
+            shutil.copy(Path(src_survey).parent / extra, out / extra)
     cb = yaml.safe_load(src_codebook.read_text())
     cb["pii"] = ["email", "full_name"]
     codebook = out / "codebook.yaml"

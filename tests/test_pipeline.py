@@ -126,6 +126,8 @@ def test_bad_input_exits_2_and_leaves_reports_untouched(run, tmp_path):
     df = pd.read_csv(run["paths"]["survey"])
     df.loc[7, "csat"] = 9
     df.to_csv(bad, index=False)
+    for extract in ("crm.csv", "orders.csv"):  # the customer records the codebook joins, beside the data
+        shutil.copy(Path(run["paths"]["survey"]).parent / extract, tmp_path / extract)
     before = tree_state(run["reports"])
     env = {**os.environ, "ENGAGEMENT_REPORTS_DIR": str(run["reports"])}
     proc = subprocess.run([sys.executable, "-m", "engagement.cli", "run", "--data", str(bad),

@@ -273,6 +273,15 @@ class _Brief:
                                   base_text=self.base(n), lang=self.lang)
         meaning = esc(_("Give each persona its own channel mix and message instead of one average "
                         "customer."))
+        structure = per.get("structure")
+        if structure in ("weak", "none"):
+            # weak separation: say so first, with the evidence, rather than present the personas as firm
+            ev = per.get("structure_evidence") if isinstance(per.get("structure_evidence"), dict) else {}
+            answer = esc(_("No clear persona structure: customers differ by degree more than by type "
+                           "(separation {entropy}, stability {stability} on a 0–1 scale).").format(
+                entropy=tr.num(_num(ev.get("relative_entropy")) or 0, 2),
+                stability=tr.num(_num(ev.get("stability_ari")) or 0, 2))) + " " + answer
+            meaning = esc(_("Treat these groups as a rough description, not as segments to target separately."))
         tool = _d(per, "typing_tool")
         acc, chance, q = _num(_d(tool, "cv_accuracy")), _num(_d(tool, "chance")), _d(tool, "questions")
         if acc is not None and q:

@@ -78,6 +78,8 @@ def executive_summary(results: dict, period: str = "") -> list[str]:
         n = per["sizes"][0].get("n")
         out.append(f"**{per['k']} persona{'s' if per['k'] != 1 else ''}** ({'weighted ' if is_weighted(results) else ''}shares, 95% CI"
                    f"{', n = ' + format(int(n), ',') if n else ''}): {sizes}.")
+        if per.get("structure") in ("weak", "none") and per.get("structure_sentence"):
+            out.append(per["structure_sentence"])  # weak separation is part of the answer, not a footnote
     metrics = results.get("data_quality", {}).get("metrics", {})
     if "nps" in metrics:
         m = metrics["nps"]

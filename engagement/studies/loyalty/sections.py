@@ -227,6 +227,8 @@ def shape_text(shp: pd.DataFrame, data: LoyaltyData) -> str:
 @unless_not_estimated
 def heterogeneity_tests_table(het: Heterogeneity) -> pd.DataFrame:
     t = het.tests
+    if not len(t):  # no group large enough: nothing was tested (the text says so)
+        return pd.DataFrame(columns=["interaction", "test", "statistic (df)", "p (Holm)", "groups", "n"])
     return pd.DataFrame({
         "interaction": t["interaction"], "test": t["test"],
         "statistic (df)": [f"{s:.1f} ({d})" for s, d in zip(t["statistic"], t["df"])],
