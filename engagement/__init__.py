@@ -2,12 +2,17 @@
 
 Modules, each with one job:
 - config      project paths and defaults
-- codebook    the YAML codebook schema (pydantic) and loader
+- codebook    the YAML codebook loader; schema in codebook_sections / codebook_schema, plain messages in
+              codebook_messages, docs/codebook.md and JSON Schema in codebook_reference
 - ingest      read CSV / Qualtrics / SPSS / Excel / Parquet, validate against the codebook, drop PII
-- simulate    the documented generative model behind the embedded default survey
+              (readers in ingest_readers, value rules in ingest_rules, PII scan in ingest_pii)
+- draft       `engagement codebook draft`; its parts (vocabulary, column facts, steps) in drafting/
+- simulate    the documented generative model behind the embedded default survey (parameters in
+              simulate_params, CRM/orders extracts in simulate_extracts, codebook in simulate_codebook)
 - quality     screening (speeders, straightliners, attention checks, duplicates) and reliability
 - weighting   raking to population margins and weight diagnostics
-- survey_stats design-based estimates, intervals and tests (linearization, Rao–Scott)
+- survey_stats design-based estimates and intervals (linearization); the design in survey_design,
+              tests (Rao–Scott, differences, p-value adjustment) in survey_tests
 - metrics     the seed metric definitions (CES, CSAT, NPS, PF, AOV, RPR, …) with intervals
 - studies     one subpackage per study (quality, channels, findings; loyalty and personas move here),
               each in three layers: analysis modules, `figures`, `sections`
@@ -16,8 +21,9 @@ Modules, each with one job:
 - trends      wave-over-wave changes
 - loyalty, personas   the two studies still being moved into `studies`
 - results     recording results.json sections from notebooks
-- report      HTML -> PDF (nbconvert + WeasyPrint)
-- pipeline    papermill runs into a run folder, atomic publish
+- report      HTML -> PDF (nbconvert + WeasyPrint); layout checks and PDF text in report_layout
+- pipeline    papermill runs into a run folder, atomic publish (pipeline_checks: up-front checks;
+              pipeline_folders: folders, lock, publishing; pipeline_exec: notebooks, signals; pipeline_errors)
 - cli         the `engagement` command
 """
 

@@ -40,142 +40,29 @@ Same seed, same parameters -> identical bytes.
 from __future__ import annotations
 
 import json
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
 import yaml
 
-from .config import DEFAULT_N, DEFAULT_SEED
-
-CHANNELS = ["store", "web", "app", "phone", "chat", "email", "social", "sms"]
-CHANNEL_CODES = {i + 1: c for i, c in enumerate(CHANNELS)}
-ONLINE = ["web", "app", "chat", "email", "social", "sms"]
-#: the channels customers buy through (C07 counts these; the others are contact and messaging channels)
-SHOPPING = ["store", "web", "app"]
-STAGES = ["discover", "purchase", "delivery", "support", "returns"]
-AGE_GROUPS = {1: "18-24", 2: "25-34", 3: "35-44", 4: "45-54", 5: "55+"}
-GENDERS = {1: "female", 2: "male"}
-REGIONS = {1: "north", 2: "south", 3: "east", 4: "west"}
-
-# Population margins (what raking targets) and the skewed sample the survey actually reaches.
-POP_AGE = np.array([0.12, 0.18, 0.18, 0.17, 0.35])
-SAMPLE_AGE = np.array([0.22, 0.26, 0.20, 0.15, 0.17])
-POP_GENDER = np.array([0.51, 0.49])
-SAMPLE_GENDER = np.array([0.58, 0.42])
-POP_REGION = np.array([0.25, 0.25, 0.25, 0.25])
-SAMPLE_REGION = np.array([0.30, 0.25, 0.25, 0.20])
-
-PERSONA_NAMES = ["Digital-first", "Store loyalist", "Omnichannel enthusiast", "Deal seeker"]
-# P(persona | age group): rows are age groups 1..5, columns personas 1..4.
-PERSONA_GIVEN_AGE = np.array([
-    [0.50, 0.05, 0.25, 0.20],
-    [0.40, 0.10, 0.30, 0.20],
-    [0.25, 0.20, 0.35, 0.20],
-    [0.15, 0.35, 0.25, 0.25],
-    [0.08, 0.55, 0.12, 0.25],
-])
-# P(channel used in the last 6 months | persona): rows personas, columns CHANNELS.
-CHANNEL_USE = np.array([
-    # store web   app   phone chat  email social sms
-    [0.35, 0.85, 0.90, 0.10, 0.45, 0.40, 0.70, 0.30],  # Digital-first
-    [0.97, 0.25, 0.08, 0.45, 0.05, 0.30, 0.05, 0.15],  # Store loyalist
-    [0.85, 0.85, 0.75, 0.35, 0.40, 0.70, 0.55, 0.45],  # Omnichannel enthusiast
-    [0.60, 0.80, 0.35, 0.15, 0.20, 0.75, 0.25, 0.40],  # Deal seeker
-])
-MAIN_CHANNEL = [2, 0, 1, 1]  # index into CHANNELS, used when a respondent used none
-# Stage preference weights (before restricting to used channels): persona x stage x channel.
-_STAGE_BASE = {
-    "discover": [1.0, 1.5, 1.0, 0.1, 0.1, 0.8, 1.5, 0.1],
-    "purchase": [2.0, 2.0, 1.5, 0.1, 0.05, 0.1, 0.1, 0.05],
-    "delivery": [2.0, 1.5, 1.5, 0.1, 0.1, 0.3, 0.01, 0.5],
-    "support": [1.0, 0.8, 0.6, 1.5, 1.5, 0.6, 0.2, 0.2],
-    "returns": [2.5, 1.5, 1.0, 0.5, 0.3, 0.2, 0.01, 0.05],
-}
-_PERSONA_TILT = np.array([  # multiplies every stage's weights
-    [0.4, 1.6, 2.0, 0.5, 1.5, 1.0, 1.5, 1.0],
-    [3.0, 0.5, 0.3, 1.5, 0.3, 0.8, 0.3, 0.5],
-    [1.0, 1.0, 1.0, 1.0, 1.0, 1.0, 1.0, 1.0],
-    [0.8, 1.5, 0.8, 0.7, 0.8, 1.5, 0.7, 1.2],
-])
-# Latent ease of the last service interaction: persona and channel offsets (SD units).
-EASE_PERSONA = np.array([0.2, 0.0, 0.3, -0.2])
-EASE_CHANNEL = np.array([0.3, 0.2, 0.3, -0.6, 0.0, 0.0, -0.5, 0.0])  # phone, social are pain points
-SAT_PERSONA = np.array([0.0, 0.2, 0.3, -0.3])
-# No direct persona effect on loyalty: personas act on loyalty only through the reported experience,
-# so the loadings alone decide which score carries more information (the CES-vs-CSAT truth).
-LOYALTY_PERSONA = np.zeros(4)
-# Attitudes 1-5, persona means on the latent scale (att_price, att_convenience, att_touch,
-# att_tech, att_privacy).
-ATTITUDES = ["att_price", "att_convenience", "att_touch", "att_tech", "att_privacy"]
-# (scaled by 1.25: attitudes separate the personas well enough to recover them from the survey)
-ATTITUDE_MEANS = 1.25 * np.array([
-    [0.0, 1.0, -0.8, 1.3, 0.2],
-    [-0.2, -0.3, 1.2, -1.2, 0.6],
-    [0.2, 0.8, 0.6, 0.7, 0.0],
-    [1.4, 0.3, 0.0, 0.0, 0.3],
-])
-DIGITAL_PERSONA = np.array([1.0, -1.0, 0.5, 0.0])
-ORDERS_RATE = np.array([6.0, 4.0, 9.0, 5.0])
-ORDER_VALUE = np.array([45.0, 70.0, 80.0, 35.0])
-MEMBER_P = np.array([0.35, 0.40, 0.65, 0.45])
-MEMBER_AOV_UPLIFT = 1.12  # members' order value relative to non-members (C15 counterpart)
-GUEST_P = np.array([0.15, 0.25, 0.10, 0.40])
-
-# Claims-item probabilities (population-level, not persona-driven) tuned to realistic counterparts.
-ONLINE_FACTORS = {"of_delivery": 0.40, "of_stock": 0.36, "of_returns": 0.27, "of_navigation": 0.30}
-STORE_FACTORS = {"sf_touch": 0.46, "sf_navigation": 0.33, "sf_safety": 0.22, "sf_range": 0.37}
-SMS_ANNOYANCES = {"sms_unwanted": 0.28, "sms_no_optout": 0.17, "sms_too_many": 0.21, "sms_spam": 0.18}
-RESPONSE_TIME_P = [0.74, 0.17, 0.07, 0.02]  # immediately / within 1 h / within a day / longer
-# Key-driver attribute ratings: (correlation of the latent rating with loyalty, mean level).
-DRIVERS = {
-    "drv_delivery": (0.55, 0.2),    # important, middling performance: "fix first"
-    "drv_website": (0.45, 0.8),     # important, performs well: "keep up"
-    "drv_staff": (0.20, 0.9),       # less important, performs well
-    "drv_value": (0.50, -0.3),      # important, performs poorly: "fix first"
-    "drv_range": (0.15, -0.1),      # less important, performs poorly
-}
-DRIVER_LABELS = {"drv_delivery": "Delivery speed and reliability", "drv_website": "Ease of using the website and app",
-                 "drv_staff": "Helpfulness of staff", "drv_value": "Value for money", "drv_range": "Range of products"}
-
-
-#: planted C13 worlds (issue 10): (loading of loyalty on standardized CES for age groups 18-24 … 55+,
-#: loading on standardized CSAT). Effort matters more to older customers, who are under-represented
-#: in the skewed sample, so ignoring the weights understates CES. Population Somers' D ratios
-#: (CES ÷ CSAT, intention to buy again): about 1.5, 1.04 and 0.81 (values in truth.json "c13"); ignoring
-#: the weights gives about 0.1–0.15 less in each world.
-C13_WORLDS: dict[str, tuple[tuple[float, ...], float]] = {
-    "ces_ahead": ((0.05, 0.20, 0.60, 1.20, 1.70), 0.20),
-    "equal": ((0.00, 0.10, 0.35, 0.75, 1.10), 0.55),
-    "csat_ahead": ((0.00, 0.05, 0.20, 0.45, 0.70), 0.80),
-}
-
-
-@dataclass
-class SimulationParams:
-    """Parameters of the generative model (defaults give the embedded survey)."""
-
-    n: int = DEFAULT_N
-    seed: int = DEFAULT_SEED
-    n_personas: int = 4
-    #: loadings of loyalty on the standardized reported scores (planted CES-vs-CSAT truth)
-    effect_effort: float = 0.55
-    effect_satisfaction: float = 0.30
-    loyalty_noise: float = 0.8
-    #: correlation of latent satisfaction with latent ease
-    ease_sat_correlation: float = 0.6
-    speeder_rate: float = 0.03
-    straightliner_rate: float = 0.025
-    attention_fail_rate: float = 0.03
-    duplicate_rate: float = 0.01
-    item_missing_rate: float = 0.03
-    skew_sample: bool = True
-    #: shifts for a later survey wave (see simulate_waves): added to latent ease and to loyalty
-    wave_ease_shift: float = 0.0
-    wave_loyalty_shift: float = 0.0
-    wave: str = "2026-Q4"
-    extra: dict = field(default_factory=dict)
+# the planted parameters, the codebook writer and the two-file split live in their own modules
+# (issue 13); every name is re-exported here
+from .simulate_codebook import (  # noqa: F401  (re-exported)
+    _codebook_dict, default_codebook,
+)
+from .simulate_extracts import (  # noqa: F401  (re-exported)
+    CRM_COLUMNS, EXTRACT_STREAM, extracts_codebook, ORDER_DERIVED, ORDER_PERIOD, split_extracts,
+)
+from .simulate_params import (  # noqa: F401  (re-exported)
+    AGE_GROUPS, ATTITUDE_MEANS, ATTITUDES, C13_WORLDS, CHANNEL_CODES, CHANNEL_USE, CHANNELS,
+    DIGITAL_PERSONA, DRIVER_LABELS, DRIVERS, EASE_CHANNEL, EASE_PERSONA, _fake_emails, _FIRST, GENDERS,
+    GUEST_P, _LAST, LOYALTY_PERSONA, MAIN_CHANNEL, MEMBER_AOV_UPLIFT, MEMBER_P, ONLINE, ONLINE_FACTORS,
+    ORDER_VALUE, ORDERS_RATE, PERSONA_GIVEN_AGE, PERSONA_NAMES, _PERSONA_TILT, POP_AGE, POP_GENDER,
+    POP_REGION, REGIONS, RESPONSE_TIME_P, SAMPLE_AGE, SAMPLE_GENDER, SAMPLE_REGION, SAT_PERSONA, SHOPPING,
+    SimulationParams, SMS_ANNOYANCES, _STAGE_BASE, STAGES, STORE_FACTORS,
+)
 
 
 def _discretise(latent: np.ndarray, cuts: np.ndarray, low: int) -> np.ndarray:
@@ -444,209 +331,6 @@ def population_truth(p: SimulationParams) -> dict:
         "member_aov_uplift_within_persona": MEMBER_AOV_UPLIFT,
         "driver_strength": {c: r for c, (r, _) in DRIVERS.items()},
     }
-
-
-_FIRST = ["min", "ji", "yuki", "hana", "alex", "sam", "jo", "kim", "lee", "park", "sato", "mia"]
-_LAST = ["kim", "lee", "park", "tanaka", "suzuki", "smith", "jones", "choi", "ito", "brown"]
-
-
-def _fake_emails(rng: np.random.Generator, n: int) -> list[str]:
-    f = rng.integers(0, len(_FIRST), n)
-    last = rng.integers(0, len(_LAST), n)
-    num = rng.integers(10, 9999, n)
-    return [f"{_FIRST[a]}.{_LAST[b]}{c}@example.com" for a, b, c in zip(f, last, num)]
-
-
-def default_codebook(params: SimulationParams | None = None, single_file: bool = False) -> dict:
-    """The codebook of the simulated survey, as a plain dict (written as YAML); unless `single_file`,
-    with the CRM and order extracts it joins."""
-    p = params or SimulationParams()
-    cb = _codebook_dict(p)
-    if not single_file:
-        cb["extracts"] = extracts_codebook()
-    return cb
-
-
-def _codebook_dict(p: SimulationParams) -> dict:
-    ch_labels = dict(CHANNEL_CODES)
-    return {
-        "survey": {"name": "Omnichannel retail customer-experience survey (simulated)", "wave": p.wave,
-                   "description": "Embedded default survey drawn by engagement.simulate; see README, 'The default survey'."},
-        "encoding": "utf-8",
-        "format": "csv",
-        "id": "resp_id",
-        "duration": "duration_s",
-        "attention_checks": [{"column": "attn_check", "correct": 4}],
-        "pii": ["email"],
-        "scales": {
-            "ces": {"column": "ces", "min": 1, "max": 7, "higher_is_better": True, "top_box": [5, 6, 7],
-                    "label": "CES 2.0: The company made it easy for me to handle my issue (1-7)"},
-            "csat": {"column": "csat", "min": 1, "max": 5, "higher_is_better": True,
-                     "label": "Overall, how satisfied were you with the interaction? (1-5)"},
-            "nps": {"column": "nps", "min": 0, "max": 10, "higher_is_better": True,
-                    "label": "How likely are you to recommend us to a friend? (0-10)"},
-        },
-        "item_blocks": [
-            {"name": "digital_affinity", "items": [f"dig_{j}" for j in range(1, 5)], "min": 1, "max": 5,
-             "label": "Digital affinity (4 items, 1-5)"},
-        ],
-        "outcomes": [
-            {"name": "nps", "column": "nps", "kind": "nps", "min": 0, "max": 10, "label": "Likelihood to recommend (0-10)"},
-            {"name": "repurchase", "column": "repurchase", "kind": "likert", "min": 1, "max": 5,
-             "label": "Intention to buy again (1-5)"},
-            {"name": "retained_12m", "column": "retained_12m", "kind": "binary", "positive": 1,
-             "label": "Still a customer 12 months later (CRM)"},
-            {"name": "orders_365d", "column": "orders_365d", "kind": "count", "label": "Orders in the last 365 days (CRM)"},
-        ],
-        "controls": ["age_group", "gender"],
-        "drivers": list(DRIVERS),
-        "channels": {
-            "usage": {c: f"use_{c}" for c in CHANNELS},
-            "online": ONLINE,
-            "shopping": SHOPPING,
-            "stages": {s: f"pref_{s}" for s in STAGES},
-            "codes": ch_labels,
-            "last_interaction": "last_channel",
-            "cross_channel_purchase": "cross_channel_purchase",
-        },
-        "segments": [
-            {"column": "age_group", "label": "Age group", "labels": AGE_GROUPS},
-            {"column": "gender", "label": "Gender", "labels": GENDERS},
-            {"column": "region", "label": "Region", "labels": REGIONS},
-        ],
-        "persona_features": {
-            "binary": [f"use_{c}" for c in CHANNELS],
-            "ordinal": ATTITUDES,
-            "continuous": ["orders_365d", "revenue_365d"],
-        },
-        "claims": [
-            {"id": "C01", "column": "expect_understand", "values": [4, 5], "label": "Expect brands to understand my needs (agree, 4-5)"},
-            {"id": "C02", "column": "expect_custom_message", "values": [4, 5], "label": "Expect a customised message on each channel (agree, 4-5)"},
-            {"id": "C03a", "column": "of_delivery", "values": [1], "label": "Online: fast, reliable cross-channel delivery"},
-            {"id": "C03b", "column": "of_stock", "values": [1], "label": "Online: in-stock availability"},
-            {"id": "C03c", "column": "of_returns", "values": [1], "label": "Online: good cross-channel returns policy"},
-            {"id": "C03d", "column": "of_navigation", "values": [1], "label": "Online: fast, convenient website navigation"},
-            {"id": "C04a", "column": "sf_touch", "values": [1], "label": "In store: seeing and touching products"},
-            {"id": "C04b", "column": "sf_navigation", "values": [1], "label": "In store: easy store navigation"},
-            {"id": "C04c", "column": "sf_safety", "values": [1], "label": "In store: stronger health and safety measures"},
-            {"id": "C04d", "column": "sf_range", "values": [1], "label": "In store: range of products in stock"},
-            {"id": "C05", "column": "response_time_expectation", "values": [1], "label": "Expect an immediate response"},
-            {"id": "C08", "column": "cross_channel_purchase", "values": [1], "label": "Started and finished a purchase in different channels"},
-            {"id": "C09a", "column": "sms_unwanted", "values": [1], "label": "SMS: unwanted messages"},
-            {"id": "C09b", "column": "sms_no_optout", "values": [1], "label": "SMS: no opt-out"},
-            {"id": "C09c", "column": "sms_too_many", "values": [1], "label": "SMS: too many notifications"},
-            {"id": "C09d", "column": "sms_spam", "values": [1], "label": "SMS: feels like spam"},
-            {"id": "C11", "column": "privacy_stopped_buying", "values": [1], "label": "Stopped buying over privacy concerns"},
-            {"id": "C12", "column": "prefer_online", "values": [1], "label": "Prefer shopping online to in store"},
-        ],
-        "margins": {
-            "age_group": {k + 1: float(v) for k, v in enumerate(POP_AGE)},
-            "gender": {k + 1: float(v) for k, v in enumerate(POP_GENDER)},
-            "region": {k + 1: float(v) for k, v in enumerate(POP_REGION)},
-        },
-        "behaviour": {
-            "orders": "orders_365d", "revenue": "revenue_365d", "guest_orders": "guest_orders_365d",
-            "sessions": "web_sessions", "single_page_sessions": "single_page_sessions",
-            "email_impressions": "email_impressions", "email_clicks": "email_clicks",
-            "loyalty_member": "loyalty_member", "window": "last 365 days",
-        },
-        "columns": {
-            **{c: {"type": "int", "min": 1, "max": 5} for c in [*ATTITUDES, "expect_understand", "expect_custom_message"]},
-            **{c: {"type": "int", "allowed": [0, 1]} for c in [*ONLINE_FACTORS, *STORE_FACTORS, *SMS_ANNOYANCES,
-                                                              "privacy_stopped_buying", "loyalty_member", "retained_12m"]},
-            **{c: {"type": "int", "min": 1, "max": 5, "label": f"Rating: {DRIVER_LABELS[c]} (1-5)"} for c in DRIVERS},
-            "response_time_expectation": {"type": "int", "allowed": [1, 2, 3, 4]},
-            "prefer_online": {"type": "int", "allowed": [1, 2, 3]},
-            **{c: {"type": "int", "min": 0} for c in ["orders_365d", "guest_orders_365d", "web_sessions",
-                                                    "single_page_sessions", "email_impressions", "email_clicks"]},
-            "revenue_365d": {"type": "float", "min": 0},
-            "duration_s": {"type": "int", "min": 0},
-        },
-        "screening": {"speeder_fraction_of_median": 0.5, "straightline_grid": ATTITUDES,
-                      # an open web survey: resubmissions happen, so the duplicate screen is on
-                      "check_duplicates": True},
-    }
-
-
-#: survey columns that live in the CRM in the two-file layout (customer level)
-CRM_COLUMNS = {"web_sessions": "WebSessions", "single_page_sessions": "SinglePageSessions",
-               "email_impressions": "EmailImpressions", "email_clicks": "EmailClicks",
-               "loyalty_member": "LoyaltyMember", "retained_12m": "Retained12m"}
-#: survey columns derived from the order-level extract over the 365 days before the survey
-ORDER_DERIVED = {"orders_365d": "orders", "revenue_365d": "revenue", "guest_orders_365d": "guest_orders"}
-ORDER_PERIOD = ("2025-10-01", "2026-09-30")
-#: the seed offset of the random stream that lays out the extracts (the survey's stream is untouched)
-EXTRACT_STREAM = 15
-
-
-def split_extracts(df: pd.DataFrame, p: SimulationParams) -> tuple[pd.DataFrame, pd.DataFrame, pd.DataFrame]:
-    """The single-file survey as a survey export plus a CRM extract and an order-level extract.
-
-    The CRM keys customers as lower-case ids with stray spaces (declared: strip + casefold), holds
-    personal data the join must never read (name, e-mail, phone, postcode) and 10% more customers than
-    answered the survey. The order file has one row per order: each customer's orders_365d orders in
-    the period, with integer-cent amounts that add up exactly to revenue_365d, the first
-    guest_orders_365d of them guest checkouts, plus older orders outside the period and a few
-    repeated order lines (an export glitch the aggregation must count once)."""
-    rng = np.random.default_rng(p.seed + EXTRACT_STREAM)
-    survey = df.drop(columns=[*CRM_COLUMNS, *ORDER_DERIVED])
-    cust = df.drop_duplicates("customer_id").reset_index(drop=True)
-    n_extra = len(cust) // 10
-    extra_ids = [f"C{p.seed % 1000:03d}{i:07d}" for i in range(len(df) + 1, len(df) + n_extra + 1)]
-    crm = pd.DataFrame({"CustomerID": [f" {c.lower()}" if i % 7 == 0 else c.lower()
-                                       for i, c in enumerate([*cust["customer_id"], *extra_ids])]})
-    crm["FullName"] = [f"{_FIRST[a]} {_LAST[b]}" for a, b in zip(rng.integers(0, len(_FIRST), len(crm)),
-                                                                  rng.integers(0, len(_LAST), len(crm)))]
-    crm["Email"] = _fake_emails(rng, len(crm))
-    crm["Phone"] = [f"+44 7{x:09d}" for x in rng.integers(0, 10**9, len(crm))]
-    crm["Postcode"] = [f"SW{a} {b}XY" for a, b in zip(rng.integers(1, 20, len(crm)), rng.integers(1, 9, len(crm)))]
-    for col, src in CRM_COLUMNS.items():
-        extra = rng.integers(0, 2, n_extra) if col in ("loyalty_member", "retained_12m") else rng.poisson(3, n_extra)
-        crm[src] = np.r_[cust[col].to_numpy(), extra]
-
-    start, end = (pd.Timestamp(d) for d in ORDER_PERIOD)
-    days = (end - start).days + 1
-    k = cust["orders_365d"].to_numpy(int)
-    cents = np.round(cust["revenue_365d"].to_numpy(float) * 100).astype(np.int64)
-    owner = np.repeat(np.arange(len(cust)), k)  # one entry per order, customers in file order
-    first = np.r_[0, np.cumsum(k)[:-1]]
-    seq = np.arange(len(owner)) - first[owner]  # 0-based order number within its customer
-    # integer-cent amounts in random proportions; the rounding remainder goes to the first order,
-    # so each customer's amounts add up exactly to revenue_365d
-    share = rng.random(len(owner)) + 0.2
-    amounts = np.floor(cents[owner] * share / np.bincount(owner, share, len(cust))[owner]).astype(np.int64)
-    amounts[first[k > 0]] += cents[k > 0] - np.bincount(owner, amounts, len(cust)).astype(np.int64)[k > 0]
-    when = start + pd.to_timedelta(rng.integers(0, days, len(owner)), unit="D")
-    ids = cust["customer_id"].str.lower().to_numpy()
-    orders = pd.DataFrame({
-        "customer": ids[owner], "order_id": [f"O-{c}-{j + 1:03d}" for c, j in zip(ids[owner], seq)],
-        "order_date": when.strftime("%Y-%m-%d"), "amount_cents": amounts,
-        "channel": np.array(CHANNELS[:3])[rng.integers(0, 3, len(owner))],
-        "guest_checkout": (seq < cust["guest_orders_365d"].to_numpy(int)[owner]).astype(int)})
-    old = np.flatnonzero(rng.random(len(cust)) < 0.3)  # older orders, outside the period
-    older = pd.DataFrame({
-        "customer": ids[old], "order_id": [f"O-{c}-old" for c in ids[old]],
-        "order_date": (start - pd.to_timedelta(rng.integers(1, 365, len(old)), unit="D")).strftime("%Y-%m-%d"),
-        "amount_cents": rng.integers(500, 20000, len(old)), "channel": "store", "guest_checkout": 0})
-    orders = pd.concat([orders, older]).sort_values(["customer", "order_date"], kind="stable").reset_index(drop=True)
-    repeat = rng.choice(len(orders), size=max(1, len(orders) // 500), replace=False)
-    orders = pd.concat([orders, orders.iloc[repeat]]).reset_index(drop=True)
-    return survey, crm, orders
-
-
-def extracts_codebook() -> list[dict]:
-    """The `extracts` entries of the default codebook (the two-file layout)."""
-    return [
-        {"name": "crm", "file": "crm.csv", "level": "customer",
-         "key": {"survey": "customer_id", "extract": "CustomerID", "normalise": ["strip", "casefold"]},
-         "columns": dict(CRM_COLUMNS)},
-        {"name": "orders", "file": "orders.csv", "level": "order",
-         "key": {"survey": "customer_id", "extract": "customer", "normalise": ["strip", "casefold"]},
-         "orders": {"order_id": "order_id", "date": "order_date", "amount": "amount_cents", "amount_scale": 0.01,
-                    "channel": "channel", "online_channels": ["web", "app"], "guest": "guest_checkout",
-                    "period_start": ORDER_PERIOD[0], "period_end": ORDER_PERIOD[1]},
-         "derive": dict(ORDER_DERIVED)},
-    ]
 
 
 def write_survey(out_dir: str | Path, params: SimulationParams | None = None, single_file: bool = False, *,

@@ -26,17 +26,9 @@ NOTEBOOKS = ROOT / "notebooks"
 MAX_LINES = 500
 #: modules still being split by another engineer in this round (issue 13), each with its owner's
 #: task; empty this list as they land. Nothing else may pass the limit.
-LONG_MODULE_EXCEPTIONS = {
-    "engagement/loyalty.py": "being split into engagement/studies/loyalty/ (loyalty restructure)",
-    "engagement/loyalty_models.py": "being split with the loyalty study (loyalty restructure)",
-    "engagement/personas.py": "being split into engagement/studies/personas/ (personas restructure)",
-    "engagement/survey_stats.py": "shared estimators, being split by the survey_stats/weighting engineer",
-    "engagement/simulate.py": "simulator, being split by its owner",
-}
+LONG_MODULE_EXCEPTIONS: dict[str, str] = {}
 #: import cycles still being untangled by another engineer in this round (same rule as above)
-CYCLE_EXCEPTIONS = {
-    frozenset({"engagement.personas", "engagement.typing_tool"}): "personas restructure",
-}
+CYCLE_EXCEPTIONS: dict[frozenset[str], str] = {}
 DRAWING = ("matplotlib", "seaborn", "IPython", "upsetplot")
 #: the layers of a study subpackage that may draw or display
 DRAWING_LAYERS = {"figures.py", "sections.py"}

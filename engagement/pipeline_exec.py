@@ -1,0 +1,154 @@
+"""Executing the notebooks of a pipeline run (engagement.pipeline): papermill in a worker thread
+(`_execute`, `_in_worker`) while the main thread takes SIGTERM/SIGINT (`_catch_signals`), and
+stopping this run's kernels (`_stop_kernels`). Re-exported by engagement.pipeline.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+import os
+import signal
+import threading
+import time
+from pathlib import Path
+
+from .pipeline_errors import NotebookFailed, RunInterrupted
+from .pipeline_folders import _pid_alive
+
+
+def _catch_signals() -> dict:
+    """SIGTERM and SIGINT raise RunInterrupted in the main thread (elsewhere: left as they are)."""
+    if threading.current_thread() is not threading.main_thread():
+        return {}
+
+    def interrupt(signum, frame):
+        _set_handlers(saved, lambda *_: None)  # a second signal must not cut the clean-up short
+        raise RunInterrupted(signum)
+
+    saved = {s: signal.getsignal(s) for s in (signal.SIGTERM, signal.SIGINT)}
+    _set_handlers(saved, interrupt)
+    return saved
+
+
+
+def _set_handlers(saved: dict, handler) -> None:
+    for s in saved:
+        signal.signal(s, handler)
+
+
+
+def _restore_signals(saved: dict) -> None:
+    for s, h in saved.items():
+        signal.signal(s, h if h is not None else signal.SIG_DFL)
+
+
+
+def _in_worker(fn, *args):
+    """Run `fn` in a worker thread while the main thread stays free to take SIGTERM/SIGINT.
+
+    (nbclient installs its own signal handlers only in the main thread; in a worker it does not, so
+    a signal reaches `_catch_signals`, which stops the kernels and removes the build.)"""
+    box: dict = {}
+
+    def target():
+        try:
+            box["value"] = fn(*args)
+        except BaseException as exc:  # handed to the main thread
+            box["error"] = exc
+
+    worker = threading.Thread(target=target, name="engagement-notebook", daemon=True)
+    worker.start()
+    try:
+        while worker.is_alive():
+            worker.join(0.2)
+    except RunInterrupted:
+        _stop_kernels()
+        worker.join(15)
+        raise
+    if "error" in box:
+        raise box["error"]
+    return box.get("value")
+
+
+
+#: connection-file folder of the run going on in this process: its kernels name it on their command line
+_RUNTIME_DIR: list[str] = []
+
+
+
+def _kernels() -> list[int]:
+    """Child processes of this process started for this run's notebooks (Linux /proc; elsewhere none)."""
+    if not _RUNTIME_DIR:
+        return []
+    me, marker = str(os.getpid()), _RUNTIME_DIR[-1].encode()
+    pids = []
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            fields = stat.read_text().rsplit(")", 1)[1].split()
+            if fields[1] == me and marker in (stat.parent / "cmdline").read_bytes():
+                pids.append(int(stat.parent.name))
+        except (OSError, IndexError):
+            continue
+    return pids
+
+
+
+def _stop_kernels(grace: float = 3.0) -> None:
+    """Stop the kernels of this run: SIGTERM, then SIGKILL (nbclient would only do it in the main
+    thread, and not at all when the process is being stopped)."""
+    kids = _kernels()
+    for pid in kids:
+        with contextlib.suppress(OSError):
+            os.kill(pid, signal.SIGTERM)
+    deadline = time.monotonic() + grace
+    while kids and time.monotonic() < deadline:
+        kids = [p for p in kids if _pid_alive(p) and not _reaped(p)]
+        time.sleep(0.05)
+    for pid in kids:
+        with contextlib.suppress(OSError):
+            os.kill(pid, signal.SIGKILL)
+
+
+
+def _reaped(pid: int) -> bool:
+    try:
+        done, _ = os.waitpid(pid, os.WNOHANG)
+    except ChildProcessError:
+        return True
+    return done == pid
+
+
+
+def _execute(src: Path, dst: Path, parameters: dict, log: logging.Logger) -> None:
+    import papermill as pm
+    from nbclient.exceptions import DeadKernelError
+    from papermill.exceptions import PapermillExecutionError
+
+    # papermill's and nbclient's messages ("Kernel died while waiting for execute reply") go to
+    # run.log, not to the terminal: the CLI's one line says what happened
+    pm_log = logging.getLogger("papermill")
+    saved = pm_log.handlers[:], pm_log.propagate
+    pm_log.handlers, pm_log.propagate = list(log.handlers), False
+    try:
+        pm.execute_notebook(str(src), str(dst), parameters=parameters, cwd=str(src.parent),
+                            kernel_name="python3", progress_bar=False, log_output=False,
+                            request_save_on_cell_execute=False,
+                            # the kernel's own start-up chatter is not the analyst's business
+                            extra_arguments=["--IPKernelApp.log_level=CRITICAL"])
+    except PapermillExecutionError as exc:
+        log.error("notebook %s failed at cell %s: %s: %s", src.stem, exc.exec_count, exc.ename, exc.evalue)
+        raise NotebookFailed(src.stem, exc.exec_count, f"{exc.ename}: {exc.evalue}", dst) from None
+    except DeadKernelError as exc:
+        detail = (f"the kernel died (DeadKernelError: {exc}); most often it ran out of memory — "
+                  "try a smaller sample or fewer drivers")
+        log.error("notebook %s: %s", src.stem, detail)
+        if not dst.exists():  # papermill saves nothing when the kernel dies: keep the notebook that was run
+            import nbformat
+
+            nb = nbformat.read(src, as_version=4)
+            nb.cells.insert(0, nbformat.v4.new_markdown_cell(f"**The kernel died while running this notebook.** {detail}"))
+            nbformat.write(nb, dst)
+        raise NotebookFailed(src.stem, None, detail, dst) from None
+    finally:
+        pm_log.handlers, pm_log.propagate = saved
