@@ -13,13 +13,18 @@ Modules, each with one job:
 - weighting   raking to population margins and weight diagnostics
 - survey_stats design-based estimates and intervals (linearization); the design in survey_design,
               tests (Rao–Scott, differences, p-value adjustment) in survey_tests
+- sources     survey plus customer records: CRM and order extracts joined by declared keys (schema in
+              extract_spec), with match diagnostics
+- degrade     "degrade, don't die": NotEstimated sections with reasons, listed in results/manifest/report
+- outofcore   DuckDB path: screening, raking and headline metrics for files larger than memory
+- brief, fonts  the stakeholder brief (en/ko/ja catalogues) and the bundled CJK fonts
 - metrics     the seed metric definitions (CES, CSAT, NPS, PF, AOV, RPR, …) with intervals
-- studies     one subpackage per study (quality, channels, findings; loyalty and personas move here),
-              each in three layers: analysis modules, `figures`, `sections`
+- studies     one subpackage per study (quality, channels, loyalty, personas, findings), each in three
+              layers: analysis modules (tidy DataFrames / frozen dataclasses, no drawing), `figures`,
+              `sections`
 - crosstabs, section, heatmaps   shared by the studies: banner crosstabs, the report Section, heatmaps
 - claims      the seed claims C01–C17 and the one verdict rule
 - trends      wave-over-wave changes
-- loyalty, personas   the two studies still being moved into `studies`
 - results     recording results.json sections from notebooks
 - report      HTML -> PDF (nbconvert + WeasyPrint); layout checks and PDF text in report_layout
 - pipeline    papermill runs into a run folder, atomic publish (pipeline_checks: up-front checks;
