@@ -15,6 +15,8 @@ text reading live in engagement.report_layout (re-exported here).
 
 from __future__ import annotations
 
+import nbformat
+
 import contextlib
 import html
 import logging
@@ -150,12 +152,28 @@ caption { caption-side: top; text-align: left; font-weight: bold; padding-bottom
 """
 
 class _AppendixCells(Preprocessor):
-    """Curate the appendix: when any cell carries the `appendix` tag, only tagged cells are kept."""
+    """Curate the appendix: when any cell carries the `appendix` tag, only tagged cells are kept, each
+    under the notebook's own title and section heading (markdown heading lines), so the appendix keeps
+    its structure and contents entries."""
 
     def preprocess(self, nb, resources):
-        tagged = [c for c in nb.cells if APPENDIX_TAG in (c.get("metadata", {}).get("tags") or [])]
-        if tagged:
-            nb.cells = tagged
+        is_tagged = [APPENDIX_TAG in (c.get("metadata", {}).get("tags") or []) for c in nb.cells]
+        if any(is_tagged):
+            keep, heading = [], None
+            for cell, tagged in zip(nb.cells, is_tagged):
+                lines = cell.source.strip().splitlines() if cell.cell_type == "markdown" else []
+                if lines and lines[0].startswith("#"):
+                    if lines[0].startswith("# "):  # the notebook's title always stays (one line)
+                        keep.append(nbformat.v4.new_markdown_cell(lines[0]))
+                        heading = None
+                    else:
+                        heading = nbformat.v4.new_markdown_cell(lines[0])
+                if tagged:
+                    if heading is not None:
+                        keep.append(heading)
+                        heading = None
+                    keep.append(cell)
+            nb.cells = keep
         return nb, resources
 
 

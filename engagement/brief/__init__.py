@@ -196,32 +196,32 @@ class _Brief:
         est, lo, hi = ratio
         better = str(_d(loy, "verdict", "better") or ("ces" if lo > 1 else "csat" if hi < 1 else ""))
         if better == "ces":
-            answer = _("Effort predicts “{outcome}” better than satisfaction: a model on CES ranks "
-                       "customers {ratio} as accurately as one on CSAT ({low}–{high}).")
+            answer = _("Effort predicts “{outcome}” better than satisfaction: CES ranks customers {ratio} as "
+                       "well as CSAT ({low}–{high}, ratio of Somers' D).")
         elif better == "csat":
-            answer = _("Satisfaction predicts “{outcome}” better than effort: a model on CES ranks "
-                       "customers only {ratio} as accurately as one on CSAT ({low}–{high}).")
+            answer = _("Satisfaction predicts “{outcome}” better than effort: CES ranks customers only {ratio} "
+                       "as well as CSAT ({low}–{high}, ratio of Somers' D).")
         else:
-            answer = _("Effort and satisfaction predict “{outcome}” about equally well: a model on CES "
-                       "ranks customers {ratio} as accurately as one on CSAT ({low}–{high}).")
+            answer = _("Effort and satisfaction predict “{outcome}” about equally well: CES ranks customers "
+                       "{ratio} as well as CSAT ({low}–{high}, ratio of Somers' D).")
         answer = esc(answer.format(outcome=outcome, ratio=tr.times(est), low=tr.times(lo), high=tr.times(hi)))
-        # chart: out-of-sample Gini of the CES-only and CSAT-only models, per outcome
+        # chart: Somers' D of CES and of CSAT for every outcome, scales as asked, with 95% intervals
         groups, ces, csat, n_min = [], [], [], None
-        for o in outcomes:
-            models = {str(m.get("label")): m for m in o.get("models") or [] if isinstance(m, dict)}
-            a = _est(_d(models.get("CES only"), "metrics", "gini"))
-            b = _est(_d(models.get("CSAT only"), "metrics", "gini"))
-            if a and b:
-                groups.append(labels.get(str(o.get("name")), str(o.get("label") or "")))
-                ces.append(a)
-                csat.append(b)
-                n_o = _d(models.get("CES only"), "metrics", "gini", "n") or o.get("n")
-                if n_o:
-                    n_min = int(n_o) if n_min is None else min(n_min, int(n_o))
+        for row in _d(loy, "c13", "table") or []:
+            if not (isinstance(row, dict) and row.get("statistic") == "somers_d" and row.get("coding") == "as asked"):
+                continue
+            a_ = _est({"estimate": row.get("ces"), "ci_low": row.get("ces_low"), "ci_high": row.get("ces_high")})
+            b_ = _est({"estimate": row.get("csat"), "ci_low": row.get("csat_low"), "ci_high": row.get("csat_high")})
+            if a_ and b_:
+                groups.append(labels.get(str(row.get("outcome")), str(row.get("outcome_label") or row.get("outcome"))))
+                ces.append(a_)
+                csat.append(b_)
+                if row.get("n"):
+                    n_min = int(row["n"]) if n_min is None else min(n_min, int(row["n"]))
         chart = None
         if groups:
             chart = charts.paired_bars(groups, ces, csat, ("CES", "CSAT"),
-                                       xlabel=_("Ranking accuracy, out of sample (Gini: 0 = chance, 1 = perfect)"),
+                                       xlabel=_("Ranking accuracy (Somers' D: 0 = chance, 1 = perfect)"),
                                        base_text=self.base(n_min or _d(loy, "ratio", "n") or 0), lang=self.lang)
         meaning = esc(_("Making contact easy matters more for loyalty than making it pleasant: put "
                         "effort reduction first.") if better == "ces" else
@@ -230,25 +230,24 @@ class _Brief:
                       _("Neither metric is clearly better: track both."))
         claim = next((c for c in _d(loy, "claims") or [] if isinstance(c, dict) and c.get("id") == "C13"), None)
         if claim and claim.get("verdict"):
-            held = claim["verdict"] == "consistent"
-            meaning += " " + esc((_("The articles' claim that effort predicts loyalty 40% more accurately "
-                                    "({claimed}) holds: we find {ratio}.") if held else
-                                  _("The articles' claim that effort predicts loyalty 40% more accurately "
-                                    "({claimed}) does not hold: we find {ratio}.")).format(
-                claimed=tr.times(1.40), ratio=tr.times(est)))
+            meaning += " " + esc(_("The articles' claim that effort predicts loyalty 40% more accurately ({claimed}): "
+                                   "{verdict} (we find {ratio}).").format(
+                claimed=tr.times(1.40), verdict=self.verdict_word(str(claim["verdict"])), ratio=tr.times(est)))
+            if _d(loy, "verdict", "depends_on_statistic"):
+                meaning += " " + esc(_("Another reasonable accuracy statistic would give another verdict: see the "
+                                       "comparison table in the appendix."))
         fix = [str(k.get("label")) for k in _d(loy, "key_drivers") or []
                if isinstance(k, dict) and k.get("quadrant") == "fix first" and k.get("label")]
         if fix:
             meaning += " " + esc(_("Fix first: {drivers}.").format(drivers=_(", ").join(fix)))
-        cv = _d(loy, "cv") or {}
         n = _d(loy, "ratio", "n")
         excludes = lo > 1 or hi < 1
         certainty = esc((_("Sure: the 95% interval ({low}–{high}) excludes equal accuracy (1.00×).") if excludes
                          else _("Not sure which is better: the 95% interval ({low}–{high}) includes equal "
                                 "accuracy (1.00×).")).format(low=tr.times(lo), high=tr.times(hi)))
-        certainty += " " + esc(_("Accuracy is measured on customers the model did not see "
-                                 "(cross-validated, {repeats} × {folds} folds, n = {n}).").format(
-            repeats=tr.n(cv.get("repeats") or 1), folds=tr.n(cv.get("folds") or 5), n=tr.n(n or 0)))
+        certainty += " " + esc(_("Both scales are compared on the same {n} customers; the interval comes from "
+                                 "redrawing them (paired bootstrap, weights recalibrated each time).").format(
+            n=tr.n(n or 0)))
         return self.question("q-loyalty", heading, answer, chart, meaning, certainty)
 
     # ---- question 3: personas ---------------------------------------------------------------------
@@ -302,8 +301,9 @@ class _Brief:
     # ---- claims on trial ----------------------------------------------------------------------------
     def verdict_word(self, verdict: str) -> str:
         _ = self.tr._
-        words = {"consistent": _("confirmed"), "higher": _("higher than claimed"),
-                 "lower": _("lower than claimed"), "not estimable": _("not estimable")}
+        # the ledger's own four words (engagement.claims), so brief, summary and ledger agree
+        words = {"consistent": _("consistent"), "higher": _("higher"), "lower": _("lower"),
+                 "inconclusive": _("inconclusive"), "not estimable": _("not estimable")}
         return words.get(verdict, verdict)
 
     def claims(self) -> str:
@@ -333,17 +333,22 @@ class _Brief:
                         f"<td>{esc(fmt(vals[1]))}–{esc(fmt(vals[2]))}</td>"
                         f"<td>{esc(self.verdict_word(verdict))}</td></tr>")
         intro = esc(_("Figures from the marketing articles behind this study, tested on this survey. "
-                      "“Confirmed” means our 95% interval covers the claimed figure."))
+                      "“Consistent” means our interval lies within the declared margin of the claimed figure "
+                      "(shares ± 5 points, ratios ×/÷ 1.10); “higher” or “lower” means it lies wholly beyond it; "
+                      "“inconclusive” means the survey cannot tell. Verdicts use intervals widened for the "
+                      "number of claims tested (Bonferroni)."))
         body = ""
         if rows:
             head = [_("Claim"), _("Claimed"), _("This survey"), _("95% interval"), _("Verdict")]
             body = ('<table class="claims">\n<thead><tr>' + "".join(f"<th>{esc(h)}</th>" for h in head)
                     + "</tr></thead>\n<tbody>\n" + "\n".join(rows) + "\n</tbody>\n</table>")
             counts = {v: sum(1 for e in found.values() if e.get("verdict") == v)
-                      for v in ("consistent", "higher", "lower")}
-            intro += " " + esc(_("Of {tested} claims tested: {confirmed} confirmed, {higher} higher, {lower} lower.")
-                               .format(tested=tr.n(len(rows)), confirmed=tr.n(counts["consistent"]),
-                                       higher=tr.n(counts["higher"]), lower=tr.n(counts["lower"])))
+                      for v in ("consistent", "higher", "lower", "inconclusive")}
+            intro += " " + esc(_("Of {tested} claims tested: {consistent} consistent, {higher} higher, {lower} lower, "
+                                 "{inconclusive} inconclusive.")
+                               .format(tested=tr.n(len(rows)), consistent=tr.n(counts["consistent"]),
+                                       higher=tr.n(counts["higher"]), lower=tr.n(counts["lower"]),
+                                       inconclusive=tr.n(counts["inconclusive"])))
         else:
             none = _("No claim could be tested with this survey.")
             body = f"<p>{esc(none)}</p>"
