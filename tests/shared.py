@@ -27,3 +27,17 @@ def shared_dir() -> Path:
             pytest.fail(message)
         pytest.skip(message)
     return path
+
+
+def clean_simulated_survey(n: int, seed: int):
+    """A simulated survey with the planted defects (speeders, straightliners, attention failures,
+    duplicates) removed and unit weights: (data, codebook) for tests that call a study directly."""
+    from engagement.codebook import Codebook
+    from engagement.results import WEIGHT
+    from engagement.simulate import SimulationParams, default_codebook, simulate_survey
+
+    df, truth, _ = simulate_survey(SimulationParams(n=n, seed=seed))
+    bad = truth[["speeder", "straightliner", "attention_fail", "duplicate"]].any(axis=1).to_numpy()
+    df = df[~bad].reset_index(drop=True)
+    df[WEIGHT] = 1.0
+    return df, Codebook.model_validate(default_codebook())

@@ -19,15 +19,13 @@ from engagement.degrade import NotEstimated, attempt
 from engagement.results import PERSONA_FILE, WEIGHT, load_results
 from engagement.simulate import SimulationParams, default_codebook, simulate_survey
 
+from .shared import clean_simulated_survey
+
 
 @pytest.fixture(scope="module")
 def sim():
     """A clean simulated survey of 1,500 (defects dropped, unit weights)."""
-    df, truth, _ = simulate_survey(SimulationParams(n=1500, seed=31))
-    bad = truth[["speeder", "straightliner", "attention_fail", "duplicate"]].any(axis=1).to_numpy()
-    df = df[~bad].reset_index(drop=True)
-    df[WEIGHT] = 1.0
-    return df
+    return clean_simulated_survey(1500, 31)[0]
 
 
 @pytest.fixture(scope="module")

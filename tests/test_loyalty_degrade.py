@@ -16,18 +16,16 @@ from engagement.studies import loyalty
 from engagement.studies.loyalty.dominance import dominance_analysis, exact_is_cheap, relative_weights
 from engagement.studies.loyalty.models import fit_ols
 
+from .shared import clean_simulated_survey
+
 
 def _survey(n: int, seed: int = 7) -> pd.DataFrame:
-    df, truth, _ = simulate_survey(SimulationParams(n=n, seed=seed))
-    bad = truth[["speeder", "straightliner", "attention_fail", "duplicate"]].any(axis=1).to_numpy()
-    df = df[~bad].reset_index(drop=True)
-    df[WEIGHT] = 1.0
-    return df
+    return clean_simulated_survey(n, seed)[0]
 
 
 @pytest.fixture(scope="module")
 def cb():
-    return Codebook.model_validate(default_codebook())
+    return clean_simulated_survey(10, 7)[1]
 
 
 def _every_section(data):

@@ -36,12 +36,7 @@ def _scale_entry(role: str, facts: dict, items: list[str], lo, hi) -> dict:
     entry.update({"min": _plain(lo), "max": _plain(hi), "higher_is_better": True})
     label = _label_text(items[0], f) if len(items) == 1 else f"{role.upper()} ({items[0]}-{items[-1]})"
     entry["label"] = f"{label} ({_plain(lo)}-{_plain(hi)})"
-    miss = sorted({m for c in items for m in facts[c].missing}, key=str)
-    if miss:
-        entry["missing"] = [_plain(m) if _is_number(m) else m for m in miss]
-    rec = {k: v for c in items for k, v in facts[c].recode.items()}
-    if rec:
-        entry["recode"] = rec
+    _add_value_rules(entry, facts, items)
     return entry
 
 
@@ -77,12 +72,7 @@ def _block_entry(stem: str, items: list[str], facts: dict, df: pd.DataFrame) -> 
     if rev:
         entry["reverse"] = [c for c, _ in rev]
         reasons.append("reversed: " + ", ".join(f"{c} (r = {r:+.2f} with the rest)" for c, r in rev))
-    miss = sorted({m for c in items for m in facts[c].missing}, key=str)
-    if miss:
-        entry["missing"] = [_plain(m) if _is_number(m) else m for m in miss]
-    rec = {k: v for c in items for k, v in facts[c].recode.items()}
-    if rec:
-        entry["recode"] = rec
+    _add_value_rules(entry, facts, items)
     entry["_why"] = "; ".join(reasons)
     return entry
 
@@ -169,3 +159,13 @@ def _channel_codes(df, facts, stage_cols, value_labels, usage_order) -> tuple[di
                 f"codes 1-{len(usage_order)} assumed to follow the order of the channel-use columns; CHECK "
                 f"against the questionnaire")
     return {}, ""
+
+
+def _add_value_rules(entry: dict, facts, items) -> None:
+    """The missing codes and text recodes found in `items`, on the codebook entry that names them."""
+    miss = sorted({m for c in items for m in facts[c].missing}, key=str)
+    if miss:
+        entry["missing"] = [_plain(m) if _is_number(m) else m for m in miss]
+    rec = {k: v for c in items for k, v in facts[c].recode.items()}
+    if rec:
+        entry["recode"] = rec
