@@ -187,8 +187,33 @@ class _ReportOutputs(Preprocessor):
         for cell in nb.cells:
             if cell.cell_type == "code":
                 cell.outputs = [o for o in cell.outputs if _keep_output(o)]
-        nb.cells = [c for c in nb.cells if c.cell_type != "code" or c.outputs]
+        nb.cells = _drop_empty_headings([c for c in nb.cells if c.cell_type != "code" or c.outputs])
         return nb, resources
+
+
+def _heading_level(cell) -> int:
+    """The level of a heading-only markdown cell (`## Weighting` -> 2); 0 for any other cell."""
+    if cell.cell_type != "markdown":
+        return 0
+    lines = cell.source.strip().splitlines()
+    m = re.match(r"(#{1,6}) ", lines[0]) if len(lines) == 1 else None
+    return len(m.group(1)) if m else 0
+
+
+def _drop_empty_headings(cells: list) -> list:
+    """Headings with nothing under them (every cell of the section was empty or left out of the
+    appendix) would stand alone at a page foot: drop them, innermost first."""
+    changed = True
+    while changed:
+        changed = False
+        for i, cell in enumerate(cells):
+            level = _heading_level(cell)
+            nxt = _heading_level(cells[i + 1]) if i + 1 < len(cells) else -1
+            if level and (nxt == -1 or 0 < nxt <= level):
+                del cells[i]
+                changed = True
+                break
+    return cells
 
 
 def _keep_output(output) -> bool:
