@@ -2,7 +2,7 @@
 labels that render with the fonts the project installs.
 
 Fast tests build the brief from the stored results of the default survey
-(tests/data/results_default_before_restructure.json) with the default codebook relabelled in
+(tests/data/results_default.json) with the default codebook relabelled in
 Korean or Japanese, and read the PDF back with pypdf.
 """
 
@@ -26,7 +26,7 @@ from engagement.brief.i18n import LANGUAGES, Translator, catalogue, missing_mess
 from engagement.codebook import Codebook
 from engagement.report import SNAKE_CASE, build_report, pdf_page_texts
 
-RESULTS = Path(__file__).parent / "data" / "results_default_before_restructure.json"
+RESULTS = Path(__file__).parent / "data" / "results_default.json"
 
 #: codebook labels in each language (channel names are the codebook's keys, so they travel too)
 RELABEL = {
