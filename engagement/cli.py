@@ -130,6 +130,8 @@ def run(
     wait: float = typer.Option(0, "--wait", min=0,
                                help="Seconds to wait for another run of the same survey to finish (default: exit 2 at once)."),
     lang: Optional[str] = typer.Option(None, "--lang", help="Language of the findings brief: en, ko or ja (default: the codebook's survey.language, else en)."),
+    jobs: Optional[int] = typer.Option(None, "--jobs", min=1, max=8,
+                                       help="Notebooks run side by side where one does not read another's output (default: 2 on a machine with 2 or more cores, else 1). Results do not depend on it."),
 ):
     """Run every notebook with papermill and publish findings.pdf and results.json.
 
@@ -147,7 +149,7 @@ def run(
     try:
         result = run_pipeline(data, codebook, out=out, wave=wave, params=_parse_params(param),
                               page_size=page_size, respondent_data=not no_respondent_data, wait=wait,
-                              progress=typer.echo, lang=lang)
+                              progress=typer.echo, lang=lang, jobs=jobs)
     except InputError as exc:
         _bad_input(exc)
     except NotebookFailed as exc:

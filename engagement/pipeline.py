@@ -43,15 +43,15 @@ from .ingest import file_sha256
 # modules (issue 13); every name is re-exported here
 from .pipeline_checks import (  # noqa: F401  (re-exported)
     _check_data, _check_input_file, check_params, _check_utf8, _check_writable, _declared_cached,
-    _declared_parameters, _kind, notebook_parameters, NOTEBOOKS, PAGE_SIZES, PIPELINE_PARAMETERS, plan_run,
+    _declared_parameters, _kind, notebook_parameters, NOTEBOOK_NEEDS, NOTEBOOKS, PAGE_SIZES, PIPELINE_PARAMETERS, plan_run,
     RunPlan, _TYPE_WORDS,
 )
 from .pipeline_errors import (  # noqa: F401  (re-exported)
     clip, NotebookFailed, RunInputError, RunInterrupted, RunLocked, RunResult,
 )
 from .pipeline_exec import (  # noqa: F401  (re-exported)
-    _catch_signals, _execute, _in_worker, _kernels, _reaped, _restore_signals, _RUNTIME_DIR, _set_handlers,
-    _stop_kernels,
+    _catch_signals, _execute, _in_workers, _kernels, _reaped, _restore_signals, _RUNTIME_DIR, _set_handlers,
+    papermill_log_to, _stop_kernels,
 )
 from .pipeline_folders import (  # noqa: F401  (re-exported)
     folder_name, _keep_failed, LOCK_FILE, MAX_FOLDER_CHARS, _newest_wave, _pid_alive, _previous_results,
@@ -102,13 +102,17 @@ def run_pipeline(
     wait: float = 0,
     progress=print,
     lang: str | None = None,
+    jobs: int | None = None,
 ) -> RunResult:
     """Run the whole pipeline. Raises InputError (bad input or survey busy, nothing written),
     NotebookFailed (failed notebook kept in `_failed/`) or RunInterrupted (SIGTERM/SIGINT).
 
     One run per survey at a time: a run holds `reports/<survey>/.lock` (fcntl) from before its
     previous-wave lookup until `latest` is moved; another run of the same survey waits up to `wait`
-    seconds for it, then stops with RunLocked (exit 2)."""
+    seconds for it, then stops with RunLocked (exit 2).
+
+    `jobs` notebooks run side by side where they do not read each other's output (NOTEBOOK_NEEDS);
+    default: `default_jobs()`. The results do not depend on it."""
     plan = plan_run(data_path, codebook_path, out=out, wave=wave, params=params, notebooks=notebooks,
                     page_size=page_size, reports_dir=reports_dir)
     lock_dir = plan.survey_dir if plan.publish_links else plan.final.parent
@@ -117,10 +121,17 @@ def run_pipeline(
         remove_stale_builds(plan.final.parent)
         if plan.publish_links:
             remove_stale_builds(plan.reports)
-        return _run(plan, respondent_data=respondent_data, progress=progress, lang=lang)
+        return _run(plan, respondent_data=respondent_data, progress=progress, lang=lang,
+                    jobs=default_jobs() if jobs is None else jobs)
 
 
-def _run(plan: RunPlan, *, respondent_data: bool, progress, lang: str | None = None) -> RunResult:
+def default_jobs() -> int:
+    """Notebooks side by side: two where there are two cores (each kernel's numerical work is
+    single-threaded or nearly), else one."""
+    return 2 if (os.cpu_count() or 1) >= 2 else 1
+
+
+def _run(plan: RunPlan, *, respondent_data: bool, progress, lang: str | None = None, jobs: int = 1) -> RunResult:
     cb, final, work = plan.codebook, plan.final, plan.final.parent / f".{plan.final.name}.building-{os.getpid()}"
     if work.exists():
         shutil.rmtree(work)
@@ -149,16 +160,29 @@ def _run(plan: RunPlan, *, respondent_data: bool, progress, lang: str | None = N
     _RUNTIME_DIR.append(str(runtime))
     handlers = _catch_signals()
     try:
-        for i, name in enumerate(names, 1):
+        started: dict[str, float] = {}
+        number = {name: i for i, name in enumerate(names, 1)}
+
+        def on_start(name: str) -> None:
+            started[name] = time.perf_counter()
+            progress(f"[{number[name]}/{len(names)}] {name} …")
+
+        def on_done(name: str) -> None:
+            timings[name] = round(time.perf_counter() - started[name], 2)
+            progress(f"[{number[name]}/{len(names)}] {name} done in {timings[name]:.1f} s")
+            log.info("notebook %s ok in %.2f s", name, timings[name])
+
+        def execute(name: str) -> None:
             src = config.NOTEBOOKS_DIR / f"{name}.ipynb"
             accepted = notebook_parameters(src)
             nb_params = {k: v for k, v in {**base, **params}.items() if k in accepted}
-            progress(f"[{i}/{len(names)}] {name} …")
-            t0 = time.perf_counter()
-            _in_worker(_execute, src, work / f"{name}.ipynb", nb_params, log)
-            timings[name] = round(time.perf_counter() - t0, 2)
-            progress(f"[{i}/{len(names)}] {name} done in {timings[name]:.1f} s")
-            log.info("notebook %s ok in %.2f s", name, timings[name])
+            _execute(src, work / f"{name}.ipynb", nb_params, log)
+
+        t_notebooks = time.perf_counter()
+        with papermill_log_to(log):
+            _in_workers(names, NOTEBOOK_NEEDS, execute, workers=jobs, on_start=on_start, on_done=on_done)
+        timings["notebooks_wall"] = round(time.perf_counter() - t_notebooks, 2)
+        log.info("notebooks done in %.2f s (%d side by side at most)", timings["notebooks_wall"], jobs)
 
         results_path = write_results_json(work)
         results = json.loads(results_path.read_text())

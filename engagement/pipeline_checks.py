@@ -27,6 +27,15 @@ from .pipeline_folders import folder_name
 
 #: execution order: personas (30) run before loyalty (20) so that loyalty can test heterogeneity by persona
 NOTEBOOKS = ["00-data-quality", "10-channel-preferences", "30-personas", "20-loyalty-ces-vs-csat", "90-findings"]
+#: what each notebook reads from others in the run folder (00's clean.parquet, 30's personas.parquet,
+#: every section for 90): a notebook starts once those among the run's notebooks are done, so that
+#: independent ones (10 and 30) run side by side (`engagement run --jobs`)
+NOTEBOOK_NEEDS = {
+    "10-channel-preferences": ("00-data-quality",),
+    "30-personas": ("00-data-quality",),
+    "20-loyalty-ces-vs-csat": ("00-data-quality", "30-personas"),
+    "90-findings": ("00-data-quality", "10-channel-preferences", "30-personas", "20-loyalty-ces-vs-csat"),
+}
 
 #: page sizes of the PDF (report.PAGE_SIZES; repeated here so that checking one needs no report import)
 PAGE_SIZES = ("A4", "letter")

@@ -1,5 +1,5 @@
 """Executing the notebooks of a pipeline run (engagement.pipeline): papermill in a worker thread
-(`_execute`, `_in_worker`) while the main thread takes SIGTERM/SIGINT (`_catch_signals`), and
+(`_execute`, `_in_workers`: side by side where the notebooks allow) while the main thread takes SIGTERM/SIGINT (`_catch_signals`), and
 stopping this run's kernels (`_stop_kernels`). Re-exported by engagement.pipeline.
 """
 
@@ -44,32 +44,66 @@ def _restore_signals(saved: dict) -> None:
 
 
 
-def _in_worker(fn, *args):
-    """Run `fn` in a worker thread while the main thread stays free to take SIGTERM/SIGINT.
+def _in_workers(names: list[str], needs: dict[str, tuple[str, ...]], fn, workers: int = 1,
+                on_start=None, on_done=None) -> None:
+    """Run `fn(name)` for every name, each in a worker thread, at most `workers` at a time, a name
+    only once the names it needs (among `names`) are done; the order of `names` is the order of
+    starting when several are ready. The main thread stays free to take SIGTERM/SIGINT: nbclient
+    installs its own signal handlers only in the main thread; in a worker it does not, so a signal
+    reaches `_catch_signals`, which stops the kernels and removes the build. The first failure stops the run: the other notebooks' kernels are stopped and
+    that failure is raised (what it caused in the others is not)."""
+    done: set[str] = set()
+    running: dict[str, tuple[threading.Thread, dict]] = {}
+    finished: list[str] = []  # names whose thread has ended, in order (appended by the threads)
+    wake = threading.Event()
 
-    (nbclient installs its own signal handlers only in the main thread; in a worker it does not, so
-    a signal reaches `_catch_signals`, which stops the kernels and removes the build.)"""
-    box: dict = {}
+    def start(name: str) -> None:
+        box: dict = {}
 
-    def target():
-        try:
-            box["value"] = fn(*args)
-        except BaseException as exc:  # handed to the main thread
-            box["error"] = exc
+        def target():
+            try:
+                box["value"] = fn(name)
+            except BaseException as exc:  # handed to the main thread
+                box["error"] = exc
+            finished.append(name)
+            wake.set()
 
-    worker = threading.Thread(target=target, name="engagement-notebook", daemon=True)
-    worker.start()
+        worker = threading.Thread(target=target, name=f"engagement-{name}", daemon=True)
+        running[name] = (worker, box)
+        if on_start:
+            on_start(name)
+        worker.start()
+
     try:
-        while worker.is_alive():
-            worker.join(0.2)
+        while len(done) < len(names):
+            for name in names:
+                if len(running) >= max(1, workers):
+                    break
+                if name not in done and name not in running \
+                        and all(d in done for d in needs.get(name, ()) if d in names):
+                    start(name)
+            if not running:  # nothing can start: a dependency cycle (a programming error)
+                raise RuntimeError(f"notebooks {sorted(set(names) - done)} wait for each other")
+            while not finished:
+                wake.wait(0.2)
+                wake.clear()
+            name = finished.pop(0)
+            worker, box = running.pop(name)
+            worker.join()
+            if "error" in box:
+                if running:
+                    _stop_kernels()
+                    for other, _ in running.values():
+                        other.join(15)
+                raise box["error"]
+            done.add(name)
+            if on_done:
+                on_done(name)
     except RunInterrupted:
         _stop_kernels()
-        worker.join(15)
+        for worker, _ in running.values():
+            worker.join(15)
         raise
-    if "error" in box:
-        raise box["error"]
-    return box.get("value")
-
 
 
 #: connection-file folder of the run going on in this process: its kernels name it on their command line
@@ -125,11 +159,6 @@ def _execute(src: Path, dst: Path, parameters: dict, log: logging.Logger) -> Non
     from nbclient.exceptions import DeadKernelError
     from papermill.exceptions import PapermillExecutionError
 
-    # papermill's and nbclient's messages ("Kernel died while waiting for execute reply") go to
-    # run.log, not to the terminal: the CLI's one line says what happened
-    pm_log = logging.getLogger("papermill")
-    saved = pm_log.handlers[:], pm_log.propagate
-    pm_log.handlers, pm_log.propagate = list(log.handlers), False
     try:
         pm.execute_notebook(str(src), str(dst), parameters=parameters, cwd=str(src.parent),
                             kernel_name="python3", progress_bar=False, log_output=False,
@@ -150,5 +179,17 @@ def _execute(src: Path, dst: Path, parameters: dict, log: logging.Logger) -> Non
             nb.cells.insert(0, nbformat.v4.new_markdown_cell(f"**The kernel died while running this notebook.** {detail}"))
             nbformat.write(nb, dst)
         raise NotebookFailed(src.stem, None, detail, dst) from None
+
+
+@contextlib.contextmanager
+def papermill_log_to(log: logging.Logger):
+    """papermill's and nbclient's messages ("Kernel died while waiting for execute reply") go to
+    run.log, not to the terminal: the CLI's one line says what happened. Set once for the whole run,
+    since notebooks run side by side."""
+    pm_log = logging.getLogger("papermill")
+    saved = pm_log.handlers[:], pm_log.propagate
+    pm_log.handlers, pm_log.propagate = list(log.handlers), False
+    try:
+        yield
     finally:
         pm_log.handlers, pm_log.propagate = saved

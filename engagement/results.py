@@ -8,8 +8,10 @@ unchanged rerun gives byte-identical output.
 
 from __future__ import annotations
 
+import fcntl
 import json
 import math
+import os
 from pathlib import Path
 from typing import Any
 
@@ -68,9 +70,15 @@ def record(output_dir: str | Path, section: str, data: dict) -> None:
     folder = Path(output_dir) / RESULTS_SUBDIR
     folder.mkdir(parents=True, exist_ok=True)
     path = folder / f"{section}.json"
-    current = json.loads(path.read_text()) if path.exists() else {}
-    current.update(to_jsonable(data))
-    path.write_text(json.dumps(current, indent=2, sort_keys=True, ensure_ascii=False) + "\n")
+    # notebooks run side by side (pipeline --jobs) and several may add to one section (`degraded`):
+    # read-merge-write under a lock, and replace the file whole so a reader never sees half of it
+    with open(folder / ".lock", "a") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        current = json.loads(path.read_text()) if path.exists() else {}
+        current.update(to_jsonable(data))
+        tmp = path.with_suffix(f".tmp{os.getpid()}")
+        tmp.write_text(json.dumps(current, indent=2, sort_keys=True, ensure_ascii=False) + "\n")
+        tmp.replace(path)
 
 
 def load_results(output_dir: str | Path) -> dict:
