@@ -53,6 +53,7 @@ from .pipeline_exec import (  # noqa: F401  (re-exported)
     _catch_signals, _execute, _in_workers, _kernels, _reaped, _restore_signals, _RUNTIME_DIR, _set_handlers,
     papermill_log_to, _stop_kernels,
 )
+from .pipeline_kernels import KernelPool
 from .pipeline_folders import (  # noqa: F401  (re-exported)
     folder_name, _keep_failed, LOCK_FILE, MAX_FOLDER_CHARS, _newest_wave, _pid_alive, _previous_results,
     _publish, _published_waves, _relink, remove_stale_builds, slug, _STALE, survey_lock,
@@ -131,7 +132,8 @@ def default_jobs() -> int:
     return 2 if (os.cpu_count() or 1) >= 2 else 1
 
 
-def _run(plan: RunPlan, *, respondent_data: bool, progress, lang: str | None = None, jobs: int = 1) -> RunResult:
+def _run(plan: RunPlan, *, respondent_data: bool, progress, lang: str | None = None, jobs: int = 1,
+         warm_kernels: bool = True) -> RunResult:
     cb, final, work = plan.codebook, plan.final, plan.final.parent / f".{plan.final.name}.building-{os.getpid()}"
     if work.exists():
         shutil.rmtree(work)
@@ -172,15 +174,22 @@ def _run(plan: RunPlan, *, respondent_data: bool, progress, lang: str | None = N
             progress(f"[{number[name]}/{len(names)}] {name} done in {timings[name]:.1f} s")
             log.info("notebook %s ok in %.2f s", name, timings[name])
 
+        sources = {name: config.NOTEBOOKS_DIR / f"{name}.ipynb" for name in names}
+
         def execute(name: str) -> None:
-            src = config.NOTEBOOKS_DIR / f"{name}.ipynb"
-            accepted = notebook_parameters(src)
+            accepted = notebook_parameters(sources[name])
             nb_params = {k: v for k, v in {**base, **params}.items() if k in accepted}
-            _execute(src, work / f"{name}.ipynb", nb_params, log)
+            _execute(sources[name], work / f"{name}.ipynb", nb_params, log, km=pool.take(name) if pool else None)
 
         t_notebooks = time.perf_counter()
-        with papermill_log_to(log):
-            _in_workers(names, NOTEBOOK_NEEDS, execute, workers=jobs, on_start=on_start, on_done=on_done)
+        # kernels of the next notebooks start (and import) while the current ones run
+        pool = KernelPool(sources, ahead=jobs) if warm_kernels else None
+        try:
+            with papermill_log_to(log):
+                _in_workers(names, NOTEBOOK_NEEDS, execute, workers=jobs, on_start=on_start, on_done=on_done)
+        finally:
+            if pool:
+                pool.close()
         timings["notebooks_wall"] = round(time.perf_counter() - t_notebooks, 2)
         log.info("notebooks done in %.2f s (%d side by side at most)", timings["notebooks_wall"], jobs)
 

@@ -154,17 +154,26 @@ def _reaped(pid: int) -> bool:
 
 
 
-def _execute(src: Path, dst: Path, parameters: dict, log: logging.Logger) -> None:
+def _execute(src: Path, dst: Path, parameters: dict, log: logging.Logger, km=None) -> None:
+    """Execute one notebook with papermill, in the kernel `km` when one was started for it
+    (pipeline_kernels.KernelPool), else in a fresh kernel."""
     import papermill as pm
     from nbclient.exceptions import DeadKernelError
     from papermill.exceptions import PapermillExecutionError
 
+    from .pipeline_kernels import KERNEL_ARGUMENTS, WARM_ENGINE, register_warm_engine
+
+    # the kernel's working folder is the notebook's (relative paths in it resolve as in JupyterLab),
+    # given to the kernel rather than by papermill's chdir: notebooks run side by side in threads,
+    # and the process has one working folder
+    where = {"resources": {"metadata": {"path": str(src.parent)}}}
+    if km is not None:
+        register_warm_engine()
+        where.update(engine_name=WARM_ENGINE, km=km)
     try:
-        pm.execute_notebook(str(src), str(dst), parameters=parameters, cwd=str(src.parent),
-                            kernel_name="python3", progress_bar=False, log_output=False,
-                            request_save_on_cell_execute=False,
-                            # the kernel's own start-up chatter is not the analyst's business
-                            extra_arguments=["--IPKernelApp.log_level=CRITICAL"])
+        pm.execute_notebook(str(src), str(dst), parameters=parameters, kernel_name="python3",
+                            progress_bar=False, log_output=False, request_save_on_cell_execute=False,
+                            extra_arguments=KERNEL_ARGUMENTS, **where)
     except PapermillExecutionError as exc:
         log.error("notebook %s failed at cell %s: %s: %s", src.stem, exc.exec_count, exc.ename, exc.evalue)
         raise NotebookFailed(src.stem, exc.exec_count, f"{exc.ename}: {exc.evalue}", dst) from None
