@@ -26,6 +26,7 @@ in engagement.pipeline_errors; this module runs the pipeline (`run_pipeline`) an
 
 from __future__ import annotations
 
+import importlib
 import json
 import logging
 import os
@@ -33,6 +34,7 @@ import platform
 import shutil
 import tempfile
 import time
+from concurrent.futures import ThreadPoolExecutor
 from datetime import date
 from importlib import metadata
 from pathlib import Path
@@ -126,6 +128,17 @@ def run_pipeline(
                     jobs=default_jobs() if jobs is None else jobs)
 
 
+def _notebook_body(path: Path) -> None:
+    """Convert an executed notebook for the report ahead of time (report.notebook_body keeps it);
+    a failure here is left to the report step, which converts again and reports it."""
+    try:
+        from .report import notebook_body
+
+        notebook_body(path)
+    except Exception:  # noqa: BLE001
+        pass
+
+
 def default_jobs() -> int:
     """Notebooks side by side: two where there are two cores (each kernel's numerical work is
     single-threaded or nearly), else one."""
@@ -170,6 +183,8 @@ def _run(plan: RunPlan, *, respondent_data: bool, progress, lang: str | None = N
             progress(f"[{number[name]}/{len(names)}] {name} …")
 
         def on_done(name: str) -> None:
+            if name in REPORT_ORDER:  # its part of the report is converted while the others run
+                prepare.submit(_notebook_body, work / f"{name}.ipynb")
             timings[name] = round(time.perf_counter() - started[name], 2)
             progress(f"[{number[name]}/{len(names)}] {name} done in {timings[name]:.1f} s")
             log.info("notebook %s ok in %.2f s", name, timings[name])
@@ -182,6 +197,10 @@ def _run(plan: RunPlan, *, respondent_data: bool, progress, lang: str | None = N
             _execute(sources[name], work / f"{name}.ipynb", nb_params, log, km=pool.take(name) if pool else None)
 
         t_notebooks = time.perf_counter()
+        # one background thread prepares the report while notebooks run: imports, then each
+        # executed notebook's HTML (the kernels are other processes; this thread has the CPU's rest)
+        prepare = ThreadPoolExecutor(max_workers=1, thread_name_prefix="engagement-report")
+        prepare.submit(importlib.import_module, "engagement.report")
         # kernels of the next notebooks start (and import) while the current ones run
         pool = KernelPool(sources, ahead=jobs) if warm_kernels else None
         try:
@@ -190,6 +209,7 @@ def _run(plan: RunPlan, *, respondent_data: bool, progress, lang: str | None = N
         finally:
             if pool:
                 pool.close()
+            prepare.shutdown(wait=True, cancel_futures=True)
         timings["notebooks_wall"] = round(time.perf_counter() - t_notebooks, 2)
         log.info("notebooks done in %.2f s (%d side by side at most)", timings["notebooks_wall"], jobs)
 

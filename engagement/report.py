@@ -335,12 +335,27 @@ def _title_page(meta: dict, tr) -> str:
             f"{_run_facts(meta, tr)}\n</section>")
 
 
+#: (path, mtime, size) -> the notebook's HTML body (`notebook_body`)
+_BODIES: dict[tuple[str, int, int], str] = {}
+
+
+def notebook_body(path: Path) -> str:
+    """An executed notebook as HTML (nbconvert, the report's preprocessors), kept for the file as it
+    is now: the pipeline converts each notebook as soon as it is done, while the others still run."""
+    stat = Path(path).stat()
+    key = (str(Path(path).resolve()), stat.st_mtime_ns, stat.st_size)
+    if key not in _BODIES:
+        while len(_BODIES) >= 16:  # a few runs' notebooks; the oldest go first
+            _BODIES.pop(next(iter(_BODIES)))
+        _BODIES[key] = _exporter().from_filename(str(path))[0]
+    return _BODIES[key]
+
+
 def _sections(notebooks: list[Path], brief_first: bool) -> tuple[list[str], list[tuple[int, str, str]]]:
     """One <section> per notebook, with unique ids on h1/h2 so the contents can link to them."""
-    exporter = _exporter()
     sections, toc = [], []
     for i, path in enumerate(notebooks):
-        body, _ = exporter.from_filename(str(path))
+        body = notebook_body(path)
         soup = BeautifulSoup(body, "html.parser")
         if brief_first:
             _stakeholder_text(soup)
