@@ -106,10 +106,12 @@ def _run_sampled(cmd: list[str]) -> tuple[float, float, str]:
     return wall, sampler.peak_bytes / 2**20, out
 
 
-def time_pipeline(data: Path, codebook: Path, out: Path) -> dict:
-    """One `engagement run` in a child process: wall time, per-step times, process-tree peak."""
+def time_pipeline(data: Path, codebook: Path, out: Path, jobs: int | None = None) -> dict:
+    """One `engagement run` in a child process: wall time, per-step times, process-tree peak.
+    `jobs`: notebooks side by side (default: the pipeline's own default)."""
     wall, peak, _ = _run_sampled([sys.executable, "-m", "engagement.cli", "run", "--data", str(data),
-                                  "--codebook", str(codebook), "--out", str(out)])
+                                  "--codebook", str(codebook), "--out", str(out),
+                                  *(["--jobs", str(jobs)] if jobs else [])])
     manifest = json.loads((out / "manifest.json").read_text())
     return {"wall": wall, "timings": manifest["timings_seconds"], "peak_mib": peak}
 
@@ -249,7 +251,10 @@ def render(rows: list[tuple[str, dict]], raking: list[tuple[str, dict]], ooc: di
         "and the PDF included). **Bare**: the code cells of the same notebooks with the same parameters, run in "
         "order in one plain Python process (no kernels, no papermill, no report). Overhead ratio = pipeline wall "
         "/ bare wall, from the same bench run. Peak memory: summed resident set of the process tree (CLI and "
-        "every kernel), sampled every 0.1 s (psutil).",
+        "every kernel), sampled every 0.1 s (psutil). The pipeline runs notebooks side by side where one does "
+        "not read another's output (`--jobs`, default 2 on 2 cores) and warms each kernel ahead; the row "
+        "`--jobs 1` is the same pipeline one notebook at a time, the like-for-like comparison with the "
+        "one-process bare run.",
         "",
         "| step | " + " | ".join(label for label, _ in rows) + " |",
         "|---|" + "---|" * len(rows),
@@ -260,9 +265,15 @@ def render(rows: list[tuple[str, dict]], raking: list[tuple[str, dict]], ooc: di
             f"{_fmt(r['pipeline']['timings'].get(step))} (bare {_fmt(r['bare']['timings'].get(step))})"
             if step in r["bare"]["timings"] else _fmt(r["pipeline"]["timings"].get(step)) for _, r in rows) + " |")
     lines.append("| **pipeline wall** | " + " | ".join(f"**{_fmt(r['pipeline']['wall'])}**" for _, r in rows) + " |")
+    if any("jobs1" in r for _, r in rows):
+        lines.append("| pipeline wall, `--jobs 1` | " + " | ".join(
+            _fmt(r["jobs1"]["wall"]) if "jobs1" in r else "–" for _, r in rows) + " |")
     lines.append("| **bare computation wall** | " + " | ".join(f"**{_fmt(r['bare']['wall'])}**" for _, r in rows) + " |")
     lines.append("| overhead ratio (pipeline / bare) | " + " | ".join(
         f"{r['pipeline']['wall'] / r['bare']['wall']:.2f}×" for _, r in rows) + " |")
+    if any("jobs1" in r for _, r in rows):
+        lines.append("| overhead ratio, `--jobs 1` / bare | " + " | ".join(
+            f"{r['jobs1']['wall'] / r['bare']['wall']:.2f}×" if "jobs1" in r else "–" for _, r in rows) + " |")
     lines.append("| peak memory, pipeline process tree | " + " | ".join(
         _fmt(r["pipeline"]["peak_mib"], " MiB", 0) for _, r in rows) + " |")
     lines.append("| peak memory, bare process | " + " | ".join(_fmt(r["bare"]["peak_mib"], " MiB", 0) for _, r in rows) + " |")
@@ -308,6 +319,7 @@ def main(argv=None) -> None:
     ap.add_argument("--large", action="store_true", help="add 1,000,000 respondents (about 10 minutes or more)")
     ap.add_argument("--outofcore", type=int, default=0, help="also time the out-of-core path at this size")
     ap.add_argument("--no-r", action="store_true", help="skip the raking comparison with R")
+    ap.add_argument("--no-jobs1", action="store_true", help="skip the one-notebook-at-a-time pipeline run")
     ap.add_argument("--no-loyalty", action="store_true", help="skip benchmarks/bench_loyalty.py")
     args = ap.parse_args(argv)
     sizes = [int(s) for s in args.sizes.split(",") if s.strip()]
@@ -326,12 +338,18 @@ def main(argv=None) -> None:
             pipe = time_pipeline(Path(data), Path(codebook), tmp / f"run{n}")
             shutil.rmtree(tmp / f"run{n}", ignore_errors=True)
             print(f"  {pipe['wall']:.1f} s wall, process-tree peak {pipe['peak_mib']:.0f} MiB", flush=True)
+            jobs1 = None
+            if n < 1_000_000 and not args.no_jobs1:
+                print(f"timing the pipeline one notebook at a time (--jobs 1) on {label} …", flush=True)
+                jobs1 = time_pipeline(Path(data), Path(codebook), tmp / f"run{n}-1", jobs=1)
+                shutil.rmtree(tmp / f"run{n}-1", ignore_errors=True)
+                print(f"  {jobs1['wall']:.1f} s wall", flush=True)
             print(f"timing the bare computation on {label} …", flush=True)
             bare = time_bare(Path(data), Path(codebook), tmp / f"bare{n}")
             shutil.rmtree(tmp / f"bare{n}", ignore_errors=True)
             print(f"  {bare['wall']:.1f} s wall ({pipe['wall'] / bare['wall']:.2f}× overhead), peak "
                   f"{bare['peak_mib']:.0f} MiB", flush=True)
-            rows.append((label, {"pipeline": pipe, "bare": bare}))
+            rows.append((label, {"pipeline": pipe, "bare": bare, **({"jobs1": jobs1} if jobs1 else {})}))
             if not args.no_r:
                 r = time_raking(n, tmp, Path(data), Path(codebook))
                 if r:
