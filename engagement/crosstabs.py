@@ -29,6 +29,17 @@ def relabel(values: pd.Series, mapping: dict) -> pd.Series:
     return pd.Series(labels[codes], index=values.index, dtype=object)
 
 
+def label_indicators(labels: pd.Series, levels) -> list[pd.Series]:
+    """For each level: 1.0 where `labels` equals it, 0.0 at another label, NaN where missing — the
+    same as ``(labels == level).astype(float).where(labels.notna())``, on integer codes (comparing
+    a million Python objects once per level was most of a stage-share table)."""
+    codes, uniques = pd.factorize(labels)
+    position = {u: i for i, u in enumerate(uniques)}
+    answered = codes >= 0
+    return [pd.Series(np.where(answered, (codes == position.get(level, -2)).astype(float), np.nan), index=labels.index)
+            for level in levels]
+
+
 def in_values(values: pd.Series, accepted) -> pd.Series:
     """1.0 where the value is one of `accepted`, 0.0 where it is another value, NaN where missing."""
     keys = {code_key(v) for v in accepted}

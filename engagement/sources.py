@@ -85,8 +85,12 @@ class JoinReport:
 
 
 def normalise_keys(values: pd.Series, key: ExtractKey) -> pd.Series:
-    """Keys as text, normalised exactly as declared. Numbers read as 123 or 123.0 are the text "123"."""
-    s = values.astype("string")
+    """Keys as text, normalised exactly as declared. Numbers read as 123 or 123.0 are the text "123".
+
+    Worked out once per distinct value (an order extract repeats each customer's key on every order;
+    per-row string methods on millions of rows dominated ingest), then spread back to the rows."""
+    codes, uniques = pd.factorize(values)
+    s = pd.Series(uniques, dtype=values.dtype).astype("string")
     # a numeric column read as float prints 123.0: only then is the trailing .0 an artefact
     if pd.api.types.is_float_dtype(values.dtype):
         s = s.str.replace(r"\.0$", "", regex=True)
@@ -98,7 +102,8 @@ def normalise_keys(values: pd.Series, key: ExtractKey) -> pd.Series:
         elif step == "zero_pad":
             digits = s.str.fullmatch(r"\d+").fillna(False)
             s = s.where(~digits, s.str.zfill(key.width or 0))
-    return s.where(s.notna() & (s != ""), None)
+    s = s.where(s.notna() & (s != ""), None)
+    return pd.Series(s.array.take(codes, allow_fill=True), index=values.index)
 
 
 def _sniff_delimiter(text: str) -> str:
@@ -137,7 +142,9 @@ def read_extract(ex: Extract, folder: Path) -> pd.DataFrame:
                 with pd.io.common.get_handle(path, "r", compression="infer", encoding=ex.encoding,
                                              errors="replace") as handle:
                     sep = _sniff_delimiter(handle.handle.read(65536))
-            df = pd.read_csv(path, sep=sep, dtype=str, encoding=ex.encoding, compression="infer",
+            # text held by Arrow, not one Python string per cell: an order extract of millions of
+            # rows took GBs as object columns (the same values: see _as_objects)
+            df = pd.read_csv(path, sep=sep, dtype="string[pyarrow]", encoding=ex.encoding, compression="infer",
                              usecols=lambda c: str(c).strip() in wanted, keep_default_na=True)
     except (UnicodeDecodeError, ValueError, OSError) as exc:
         raise InputError(path, f"a readable {fmt} extract {ex.name!r} ({str(exc)[:80]})") from None
@@ -149,7 +156,14 @@ def read_extract(ex: Extract, folder: Path) -> pd.DataFrame:
     return df[wanted]
 
 
+def _as_objects(s: pd.Series) -> pd.Series:
+    """The column as read with dtype=str (Python strings, NaN when missing), so that numbers parse
+    to the same NumPy dtypes and values whatever the storage the reader chose."""
+    return pd.Series(s.to_numpy(dtype=object, na_value=np.nan), index=s.index, name=s.name)
+
+
 def _numeric_or_text(s: pd.Series) -> pd.Series:
+    s = _as_objects(s)
     num = pd.to_numeric(s, errors="coerce")
     return num if num.notna().sum() == s.notna().sum() else s.astype(object).where(s.notna(), None)
 
@@ -183,19 +197,22 @@ def aggregate_orders(ex: Extract, raw: pd.DataFrame) -> tuple[pd.DataFrame, int]
                          f"{str(raw[o.date][bad].iloc[0])[:40]!r}", column=o.date, row=row)
     orders = pd.DataFrame({"key": key, "order_id": raw[o.order_id], "date": dates})
     if o.amount:
-        amount = pd.to_numeric(raw[o.amount], errors="coerce")
+        amount = pd.to_numeric(_as_objects(raw[o.amount]), errors="coerce")
         bad = amount.isna() & raw[o.amount].notna() | ~np.isfinite(amount.fillna(0))
         if bad.any():
             row = int(np.flatnonzero(bad.to_numpy())[0]) + 1
             raise InputError(ex.file, f"a finite number in extract {ex.name!r}", column=o.amount, row=row)
         orders["amount"] = amount
     if o.guest:
-        orders["guest"] = pd.to_numeric(raw[o.guest], errors="coerce").fillna(0).astype(int)
+        orders["guest"] = pd.to_numeric(_as_objects(raw[o.guest]), errors="coerce").fillna(0).astype(int)
     if o.channel:
-        orders["online"] = raw[o.channel].astype("string").str.strip().isin(o.online_channels).astype(int)
+        codes, uniques = pd.factorize(raw[o.channel])  # stripped and compared once per distinct channel
+        online = pd.Series(uniques).astype("string").str.strip().isin(o.online_channels).to_numpy()
+        orders["online"] = np.append(online, False)[codes].astype(int)
     orders = orders[orders["key"].notna()]
-    n_dup = int(orders.duplicated(["key", "order_id"]).sum())
-    orders = orders.drop_duplicates(["key", "order_id"], keep="first")
+    repeated = orders.duplicated(["key", "order_id"], keep="first")
+    n_dup = int(repeated.sum())
+    orders = orders[~repeated.to_numpy()]
     start, end = pd.Timestamp(o.period_start), pd.Timestamp(o.period_end)
     in_period = orders[(orders["date"] >= start) & (orders["date"] <= end)]
     g = in_period.groupby("key", sort=True)

@@ -11,7 +11,7 @@ import numpy as np
 import pandas as pd
 
 from ...codebook import Codebook
-from ...crosstabs import relabel
+from ...crosstabs import label_indicators, relabel
 from ...metrics import scale_values
 from ...results import estimate
 from ...survey_stats import Design, weighted_mean, weighted_proportion
@@ -106,8 +106,8 @@ def stage_shares(df: pd.DataFrame, cb: Codebook, design: Design) -> pd.DataFrame
         pref = relabel(df[col], cb.channels.codes)
         answered = pref.notna()
         if answered.any():  # a channel nobody chose gets 0 with an exact (Clopper–Pearson, Kish n) bound
-            rows += [{"stage": stage, "channel": ch, **share((pref == ch).astype(float).where(answered), design)}
-                     for ch in order]
+            rows += [{"stage": stage, "channel": ch, **share(indicator, design)}
+                     for ch, indicator in zip(order, label_indicators(pref, order))]
     return pd.DataFrame(rows)
 
 

@@ -408,7 +408,9 @@ class LoyaltyData:
         if not col or col not in self.df:
             return None
         labels = {code_key(k): v for k, v in self.inputs.channel_labels.items()}
-        return self.df[col].map(lambda v: None if pd.isna(v) else labels.get(code_key(v), str(v)))
+        codes, uniques = pd.factorize(self.df[col])  # code_key once per distinct channel, not per row
+        named = np.array([labels.get(code_key(u), str(u)) for u in uniques] + [None], dtype=object)
+        return pd.Series(named[codes], index=self.df.index, name=col, dtype=object)
 
     def persona_groups(self, output_dir: str | Path) -> pd.Series | None:
         """Each respondent's persona (its name when the persona study gave one) from the persona

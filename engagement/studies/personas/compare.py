@@ -11,7 +11,7 @@ from typing import TYPE_CHECKING
 import numpy as np
 import pandas as pd
 
-from ...codebook import Codebook, code_key
+from ...codebook import Codebook, code_key, code_keys
 from ...results import estimate
 from ...survey_stats import _domain_means
 
@@ -170,7 +170,7 @@ def _segment_shares(fit: PersonaFit, mask: np.ndarray) -> list[tuple[str, str, f
         if seg.column not in fit.df:
             continue
         x = fit.df[seg.column]
-        keys = x.map(lambda v: None if pd.isna(v) else code_key(v))
+        keys = code_keys(x)
         labels = {code_key(k): v for k, v in (seg.labels or {}).items()}
         levels = list(labels) if labels else sorted(keys.dropna().unique())
         ok = keys.notna().to_numpy()

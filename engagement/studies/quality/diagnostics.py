@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import pandas as pd
 
-from ...codebook import Codebook, code_key
+from ...codebook import Codebook, code_key, code_keys
 from ...prepare import Prepared
 from ...reliability import cronbach_alpha
 from ...results import WEIGHT
@@ -30,7 +30,7 @@ def margins_table(p: Prepared) -> pd.DataFrame:
     rows = []
     for var, shares in cb.margins.items():
         seg = cb.segment(var)
-        key = df[var].map(code_key)
+        key = code_keys(df[var])
         w = df[WEIGHT]
         for level, share in shares.items():
             mask = key == code_key(level)
