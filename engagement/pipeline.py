@@ -46,6 +46,7 @@ from .ingest import file_sha256
 from .pipeline_checks import (  # noqa: F401  (re-exported)
     _check_data, _check_input_file, check_params, _check_utf8, _check_writable, _declared_cached,
     _declared_parameters, _kind, notebook_parameters, NOTEBOOK_NEEDS, NOTEBOOKS, PAGE_SIZES, PIPELINE_PARAMETERS, plan_run,
+    release_freed_memory,
     RunPlan, _TYPE_WORDS,
 )
 from .pipeline_errors import (  # noqa: F401  (re-exported)
@@ -60,6 +61,7 @@ from .pipeline_folders import (  # noqa: F401  (re-exported)
     folder_name, _keep_failed, LOCK_FILE, MAX_FOLDER_CHARS, _newest_wave, _pid_alive, _previous_results,
     _publish, _published_waves, _relink, remove_stale_builds, slug, _STALE, survey_lock,
 )
+from .prepare import VALIDATED, write_validated
 from .results import CLEAN_DATA, RESPONDENT_LEVEL_FILES, write_results_json
 
 #: order of sections in the PDF: findings first (executive summary, claims ledger), methods last
@@ -152,6 +154,10 @@ def _run(plan: RunPlan, *, respondent_data: bool, progress, lang: str | None = N
         shutil.rmtree(work)
     work.mkdir()
     log = _setup_log(work / "run.log")
+    if plan.survey is not None:  # validated once (plan_run); notebook 00 takes it from here
+        write_validated(plan.survey, work)
+        plan.survey = None
+        release_freed_memory()
     log.info("run: data=%s codebook=%s wave=%s sha256=%s", plan.data_path.name, plan.codebook_path.name,
              plan.wave, plan.input_hash)
     if plan.dropped_pii:
@@ -210,6 +216,7 @@ def _run(plan: RunPlan, *, respondent_data: bool, progress, lang: str | None = N
             if pool:
                 pool.close()
             prepare.shutdown(wait=True, cancel_futures=True)
+            (work / VALIDATED).unlink(missing_ok=True)  # respondent-level: never published
         timings["notebooks_wall"] = round(time.perf_counter() - t_notebooks, 2)
         log.info("notebooks done in %.2f s (%d side by side at most)", timings["notebooks_wall"], jobs)
 

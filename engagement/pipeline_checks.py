@@ -13,7 +13,7 @@ import json
 import math
 import os
 import tempfile
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import date
 from pathlib import Path
 
@@ -187,8 +187,7 @@ class RunPlan:
     data_path: Path
     codebook_path: Path
     codebook: Codebook
-    #: columns dropped as personal data (the validated table itself is not kept: the parent process
-    #: frees it before the notebooks run, which read the file themselves)
+    #: columns dropped as personal data
     dropped_pii: list
     #: run.log lines from ingest: the dropped columns (names only) and warnings (reversed items …)
     ingest_notes: list
@@ -202,6 +201,9 @@ class RunPlan:
     params: dict
     notebooks: list[str]
     page_size: str
+    #: the validated survey (ingest.Survey), handed to notebook 00 through the run folder
+    #: (`prepare.write_validated`) and then dropped, so the file is read and checked once per run
+    survey: object = field(default=None, repr=False)
 
 
 
@@ -240,22 +242,22 @@ def plan_run(data_path=None, codebook_path=None, *, out=None, wave=None, params=
     final = Path(out).resolve() if out else survey_dir / wave_folder
     _check_writable(final if out else survey_dir, "output folder")
 
-    dropped_pii, ingest_notes = _validate(data_path, cb, codebook_path)
-    _release_freed_memory()
-    return RunPlan(data_path=data_path, codebook_path=codebook_path, codebook=cb, dropped_pii=dropped_pii,
-                   ingest_notes=ingest_notes, input_hash=file_sha256(data_path), wave=wave, reports=reports,
+    survey = _validate(data_path, cb, codebook_path)
+    return RunPlan(survey=survey, dropped_pii=list(survey.dropped_pii),
+                   ingest_notes=[survey.dropped_summary(), *survey.warnings], data_path=data_path,
+                   codebook_path=codebook_path, codebook=cb, input_hash=file_sha256(data_path), wave=wave, reports=reports,
                    survey_dir=survey_dir, final=final, publish_links=not out, seed=seed, params=typed,
                    notebooks=names, page_size=page_size)
 
 
-def _validate(data_path: Path, cb: Codebook, codebook_path: Path) -> tuple[list, list]:
-    """Read and check the data; only the run.log notes outlive this call (the table is freed)."""
+def _validate(data_path: Path, cb: Codebook, codebook_path: Path) -> Survey:
+    """Read and check the data (the check's own intermediate tables are freed on return)."""
     survey = read_survey(data_path, cb)
     _check_data(survey, cb, data_path, codebook_path)
-    return list(survey.dropped_pii), [survey.dropped_summary(), *survey.warnings]
+    return survey
 
 
-def _release_freed_memory() -> None:
+def release_freed_memory() -> None:
     """Hand the validated table's freed memory back to the system: the parent process waits for
     the notebooks for the rest of the run, and glibc and Arrow's allocator (the extracts' text)
     otherwise keep the freed memory (1.4 GB at a million respondents, measured) resident while every

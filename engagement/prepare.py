@@ -67,9 +67,42 @@ def design_for(df: pd.DataFrame, cb: Codebook):
     return Design.unweighted(len(df))
 
 
-def prepare_survey(data_path: str | Path, codebook: Codebook | str | Path) -> Prepared:
+#: the survey `engagement run` validated, handed to notebook 00 in the run folder (never published)
+VALIDATED = ".validated-survey.pkl"
+
+
+def write_validated(survey: Survey, output_dir: str | Path) -> Path:
+    """Hand the validated survey to notebook 00 (issue 11: one validation, one read per run).
+
+    A pickle, not Parquet: it keeps the table's dtypes and what ingest learned (join reports, value
+    labels, warnings) exactly, and it is written and read only by this run, beside the key of the
+    inputs it came from; the pipeline deletes it before publishing."""
+    import pickle
+
+    path = Path(output_dir) / VALIDATED
+    with open(path, "wb") as fh:
+        pickle.dump((source_key(survey.path, survey.codebook), survey), fh, protocol=pickle.HIGHEST_PROTOCOL)
+    return path
+
+
+def _validated(data_path: str | Path, cb: Codebook, output_dir: str | Path | None) -> Survey | None:
+    """The survey handed over by `write_validated` when it came from these same inputs, else None."""
+    import pickle
+
+    path = Path(output_dir) / VALIDATED if output_dir else None
+    if path is None or not path.is_file():
+        return None
+    with open(path, "rb") as fh:
+        key, survey = pickle.load(fh)
+    return survey if key == source_key(data_path, cb) else None
+
+
+def prepare_survey(data_path: str | Path, codebook: Codebook | str | Path,
+                   output_dir: str | Path | None = None) -> Prepared:
+    """Ingest, screen and weight. With `output_dir`, the survey `engagement run` already read and
+    validated for this run (`write_validated`) is used instead of reading the file again."""
     cb = codebook if isinstance(codebook, Codebook) else load_codebook(codebook)
-    survey = read_survey(data_path, cb)
+    survey = _validated(data_path, cb, output_dir) or read_survey(data_path, cb)
     scr = screen(survey.data, cb)
     data = scr.clean.copy()
     w, info = weight_survey(data, cb)
@@ -100,7 +133,7 @@ def analysis_data(data_path: str | Path, codebook_path: str | Path, output_dir: 
     if cached.exists() and cached.with_suffix(".source").exists() \
             and cached.with_suffix(".source").read_text() == source_key(data_path, cb):
         return pd.read_parquet(cached)
-    prepared = prepare_survey(data_path, cb)
+    prepared = prepare_survey(data_path, cb, output_dir)
     save_clean(prepared, output_dir)
     return prepared.data
 
