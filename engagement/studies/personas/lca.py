@@ -16,9 +16,11 @@ import numpy as np
 import pandas as pd
 from sklearn.cluster import KMeans
 from sklearn.exceptions import ConvergenceWarning
+from stepmix.stepmix import StepMix
 
 from ...survey_stats import single_threaded
-from .emission import GAUSSIAN_FULL_NAN, _register_gaussian_full_nan
+from .emission import (BINARY, BINARY_NAN, CATEGORICAL, CATEGORICAL_NAN, EMISSIONS, GAUSSIAN_FULL_NAN, NAN_TWIN,
+                       register_emissions, set_caching)
 from .features import FeatureEncoder
 
 #: variance floor of the Gaussian block (standardized units), against degenerate components
@@ -71,7 +73,7 @@ def lca_input(codes: pd.DataFrame, enc: FeatureEncoder, weights: np.ndarray, lay
         complete = name.endswith("_complete")
         if name.startswith("binary"):
             arr = binary[cols].to_numpy(float)
-            desc[name] = {"model": "binary" if complete else "binary_nan"}
+            desc[name] = {"model": BINARY if complete else BINARY_NAN}
         elif name.startswith("ordinal"):
             width = max(len(enc.levels[c]) for c in cols)
             arr = np.zeros((len(codes), len(cols) * width))
@@ -80,7 +82,7 @@ def lca_input(codes: pd.DataFrame, enc: FeatureEncoder, weights: np.ndarray, lay
                 ok = ~np.isnan(v)
                 arr[np.flatnonzero(ok), j * width + v[ok].astype(int)] = 1.0
                 arr[~ok, j * width:(j + 1) * width] = np.nan
-            desc[name] = {"model": "categorical" if complete else "categorical_nan", "integer_codes": False,
+            desc[name] = {"model": CATEGORICAL if complete else CATEGORICAL_NAN, "integer_codes": False,
                           "max_n_outcomes": width, "total_outcomes": sum(len(enc.levels[c]) for c in cols)}
         else:
             arr = cont[cols].to_numpy(float)
@@ -90,30 +92,36 @@ def lca_input(codes: pd.DataFrame, enc: FeatureEncoder, weights: np.ndarray, lay
     return LCAInput(np.hstack(blocks), desc, enc.standardized(codes, weights), layout)
 
 
-def _stepmix_class():
+class PersonaStepMix(StepMix):
     """StepMix whose starting partitions are given (`init_labels`, e.g. a previous solution) or
     k-means++ partitions of the standardized features (one per further start, each with its own
     seed), instead of uniform random responsibilities: EM then needs a fraction of the iterations,
-    and the starts still differ. Overrides the one initialization hook of StepMix 3.0
-    (`_initialize_parameters`; the version is pinned in pyproject)."""
-    from stepmix.stepmix import StepMix
+    and the starts still differ. `starts` (standardized features) and `init_labels` are set as
+    attributes after construction, so that scikit-learn's parameter introspection sees StepMix's own
+    signature.
 
-    _register_gaussian_full_nan()
+    Overrides the initialization hook and, for speed, the E- and M-steps of StepMix 3.0 (the
+    version is pinned in pyproject) with the same arithmetic: the log-sum-exp with its max shift
+    written out (scipy's general one costs more than the rest of the E-step), sample weights
+    validated once per fit (by `em`) instead of every M-step, and the emissions' per-matrix cache
+    switched on while EM runs. A model with a structural part falls back to StepMix's own steps."""
 
-    class _StepMix(StepMix):
-        """`starts` (standardized features) and `init_labels` are set as attributes after construction,
-        so that scikit-learn's parameter introspection sees StepMix's own signature."""
+    starts = None
+    init_labels = ()
 
-        starts = None
-        init_labels = ()
-
-        def fit(self, X, Y=None, sample_weight=None, y=None):
-            self._start = 0
+    def fit(self, X, Y=None, sample_weight=None, y=None):
+        self._start = 0
+        register_emissions()
+        try:
             return super().fit(X, Y, sample_weight=sample_weight, y=y)
+        finally:
+            if hasattr(self, "_mm"):
+                set_caching(self._mm, False)
 
-        def _initialize_parameters(self, X, random_state):
-            if self.starts is None:
-                return super()._initialize_parameters(X, random_state)
+    def _initialize_parameters(self, X, random_state):
+        if self.starts is None:
+            super()._initialize_parameters(X, random_state)
+        else:
             if self._start < len(self.init_labels):
                 labels = np.asarray(self.init_labels[self._start])
             else:
@@ -125,8 +133,26 @@ def _stepmix_class():
             self.log_resp_ = np.log(resp / resp.sum(axis=1, keepdims=True))
             self.weights_ = np.ones(self.n_components) / self.n_components
             self._initialize_parameters_measurement(X, random_state)
+        set_caching(self._mm, True)
 
-    return _StepMix
+    def _e_step(self, X, Y=None, sample_weight=None, log_emission_pm=None):
+        if Y is not None or log_emission_pm is not None:
+            return super()._e_step(X, Y, sample_weight=sample_weight, log_emission_pm=log_emission_pm)
+        log_resp = self._mm.log_likelihood(X)
+        log_resp += np.log(self.weights_).reshape((1, -1))
+        top = log_resp.max(axis=1, keepdims=True)
+        top[~np.isfinite(top)] = 0.0
+        with np.errstate(divide="ignore"):  # a row of zero likelihood gives -inf, as in scipy
+            ll = np.log(np.exp(log_resp - top).sum(axis=1)) + top[:, 0]
+        with np.errstate(under="ignore"):
+            log_resp -= ll[:, None]
+        return np.average(ll, weights=sample_weight), log_resp
+
+    def _m_step(self, X, resp, Y=None, sample_weight=None, freeze_measurement=False):
+        if Y is not None or freeze_measurement or not isinstance(sample_weight, np.ndarray):
+            return super()._m_step(X, resp, Y, sample_weight=sample_weight, freeze_measurement=freeze_measurement)
+        self.weights_ = np.clip(np.average(resp, weights=sample_weight, axis=0), 1e-15, 1 - 1e-15)
+        self._mm.m_step(X, resp * sample_weight[:, np.newaxis])
 
 
 @dataclass
@@ -158,7 +184,7 @@ def fit_lca(data: LCAInput, k: int, weights: np.ndarray, n_init: int = 3, seed: 
     k-means++ partitions); the best likelihood wins. Weights are normalised to sum to n."""
     n = len(weights)
     w = np.asarray(weights, float) * n / np.sum(weights)
-    model = _stepmix_class()(k, measurement=data.descriptor, n_init=max(n_init, len(init_labels)),
+    model = PersonaStepMix(k, measurement=data.descriptor, n_init=max(n_init, len(init_labels)),
                              random_state=seed, abs_tol=tol, max_iter=max_iter, progress_bar=0, verbose=0)
     model.starts, model.init_labels = data.Z, init_labels
     with warnings.catch_warnings():
@@ -206,13 +232,11 @@ def posterior(fit: LCAFit, data: LCAInput) -> np.ndarray:
     if np.isnan(data.X).any():
         import copy
 
-        from stepmix.emission.build_emission import EMISSION_DICT
-
         twin = copy.deepcopy(model)
         for name, spec in data.descriptor.items():
-            if spec["model"] in ("binary", "categorical"):
+            if spec["model"] in NAN_TWIN:
                 old = twin._mm.models[name]
-                new = EMISSION_DICT[spec["model"] + "_nan"](n_components=fit.k, random_state=None,
+                new = EMISSIONS[NAN_TWIN[spec["model"]]](n_components=fit.k, random_state=None,
                                                              **{k: v for k, v in spec.items()
                                                                 if k not in ("model", "n_columns")})
                 new.set_parameters(old.get_parameters())
