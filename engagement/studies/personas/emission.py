@@ -98,11 +98,15 @@ class MultinoulliNanCached(_PerMatrix, MultinoulliNan):
 
 
 def _patterns(X: np.ndarray) -> dict:
-    """The input's encoding plus (observed-coordinate mask, rows) for each pattern of observed coordinates."""
+    """The input's encoding plus (observed-coordinate mask, rows, their observed values) for each
+    pattern of observed coordinates."""
     enc = _encoded(X)
     observed = enc["observed"] == 1.0
     bits = observed.astype(np.int64) @ (1 << np.arange(X.shape[1], dtype=np.int64))
-    enc["patterns"] = [((v >> np.arange(X.shape[1])) & 1 == 1, np.flatnonzero(bits == v)) for v in np.unique(bits)]
+    enc["patterns"] = []
+    for v in np.unique(bits):
+        o, rows = (v >> np.arange(X.shape[1])) & 1 == 1, np.flatnonzero(bits == v)
+        enc["patterns"].append((o, rows, X[np.ix_(rows, o)]))
     enc["informative"] = observed.any(axis=1).astype(float)  # rows with at least one observed coordinate
     return enc
 
@@ -116,7 +120,7 @@ class GaussianFullNan(_PerMatrix, Emission):
     of observed coordinates. M-step: the EM for incomplete normal data (Little & Rubin, ch. 11):
     missing coordinates replaced by their conditional expectation given the observed ones, plus the
     conditional covariance in the scatter. Rows with no observed coordinate carry no information on
-    this block and are left out of its M-step. All classes are handled at once (stacked arrays)."""
+    this block and are left out of its M-step."""
 
     def __init__(self, n_components=2, random_state=None, reg_covar=1e-6):
         super().__init__(n_components=n_components, random_state=random_state)
@@ -131,47 +135,47 @@ class GaussianFullNan(_PerMatrix, Emission):
         n, d = X.shape
         enc = self.derived(X, _patterns)
         X0, obs = enc["X0"], enc["observed"]
-        r = (resp * enc["informative"][:, None]).T  # classes × rows
-        totals = np.maximum(r.sum(axis=1), 1e-300)
-        extra = np.zeros((len(r), d, d))
-        if "means" not in self.parameters:  # class means of the observed values; missing ones imputed by them
-            mu = (r @ X0) / np.maximum(r @ obs, 1e-300)
-            filled = np.where(obs[None] == 1.0, X0[None], mu[:, None, :])
-        else:
-            mu_old, S = self.parameters["means"], self.parameters["covariances"]
-            filled = np.broadcast_to(X0, (len(r), n, d))
-            for o, rows in enc["patterns"]:
-                m = ~o
-                if not m.any() or not o.any():
-                    continue
-                if not filled.flags.writeable:
-                    filled = filled.copy()
-                S_oo, S_om = S[:, o][:, :, o], S[:, o][:, :, m]
-                coef = np.linalg.solve(S_oo, S_om).transpose(0, 2, 1)  # S_mo S_oo^-1, per class
-                x_o = X0[np.ix_(rows, o)]
-                filled[np.ix_(np.arange(len(r)), rows, np.flatnonzero(m))] = (
-                    mu_old[:, None, m] + (x_o[None] - mu_old[:, None, o]) @ coef.transpose(0, 2, 1))
-                extra[np.ix_(np.arange(len(r)), m, m)] += (
-                    r[:, rows].sum(axis=1)[:, None, None] * (S[:, m][:, :, m] - coef @ S_om))
-            mu = np.einsum("kn,knd->kd", r, filled) / totals[:, None]
-        diff = filled - mu[:, None, :]
-        covs = ((diff * r[:, :, None]).transpose(0, 2, 1) @ diff + extra) / totals[:, None, None]
-        self.parameters = {"means": mu, "covariances": covs + self.reg_covar * np.eye(d)}
+        r_all = np.ascontiguousarray((resp * enc["informative"][:, None]).T)  # classes × rows
+        totals = np.maximum(r_all.sum(axis=1), 1e-300)
+        means, covs = np.zeros((resp.shape[1], d)), np.zeros((resp.shape[1], d, d))
+        first = "means" not in self.parameters
+        for c in range(resp.shape[1]):
+            r = r_all[c]
+            extra = np.zeros((d, d))
+            if first:  # class means of the observed values; missing ones imputed by them
+                mu = (r @ X0) / np.maximum(r @ obs, 1e-300)
+                filled = np.where(obs == 1.0, X0, mu)
+            else:
+                mu_old, S = self.parameters["means"][c], self.parameters["covariances"][c]
+                filled = X0
+                for o, rows, x_o in enc["patterns"]:
+                    m = ~o
+                    if not m.any() or not o.any():
+                        continue
+                    if filled is X0:
+                        filled = X0.copy()
+                    coef = np.linalg.solve(S[np.ix_(o, o)], S[np.ix_(o, m)]).T  # S_mo S_oo^-1
+                    filled[np.ix_(rows, m)] = mu_old[m] + (x_o - mu_old[o]) @ coef.T
+                    extra[np.ix_(m, m)] += r[rows].sum() * (S[np.ix_(m, m)] - coef @ S[np.ix_(o, m)])
+                mu = r @ filled / totals[c]
+            diff = filled - mu
+            covs[c] = ((diff.T * r) @ diff + extra) / totals[c] + self.reg_covar * np.eye(d)
+            means[c] = mu
+        self.parameters = {"means": means, "covariances": covs}
 
     def log_likelihood(self, X):
         out = np.zeros((X.shape[0], self.n_components))
         means, covs = self.parameters["means"], self.parameters["covariances"]
-        for o, rows in self.derived(X, _patterns)["patterns"]:
+        for o, rows, x_o in self.derived(X, _patterns)["patterns"]:
             if not o.any():
                 continue
             S = covs[:, o][:, :, o]  # classes × observed × observed
             precision = np.linalg.inv(S)
             _, logdet = np.linalg.slogdet(S)
-            x_o = X[np.ix_(rows, o)]
-            for c in range(self.n_components):
+            log_2pi = o.sum() * np.log(2 * np.pi)
+            for c in range(self.n_components):  # one class at a time: 2-d products, no large temporaries
                 diff = x_o - means[c, o]
-                out[rows, c] = -0.5 * (((diff @ precision[c]) * diff).sum(axis=1) + logdet[c]
-                                       + o.sum() * np.log(2 * np.pi))
+                out[rows, c] = -0.5 * (np.einsum("nd,nd->n", diff @ precision[c], diff) + logdet[c] + log_2pi)
         return out
 
     def sample(self, class_no, n_samples):

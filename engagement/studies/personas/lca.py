@@ -4,11 +4,14 @@ several starts (`fit_lca`) and classifying (new) respondents (`posterior`).
 StepMix 3.0, maximum likelihood by EM, survey weights as sample weights: Bernoulli indicators for
 binary items, unordered categorical indicators for ordinal items, and one Gaussian block with a full
 within-class covariance for the continuous items (see `emission`). Starts are k-means++ partitions
-of the standardized features, one seed per start; the best likelihood wins.
+of the standardized features, one seed per start; the best likelihood wins. Independent starts
+and bootstrap refits run in worker processes (`map_fits`, `N_JOBS`); each has its own seed, so the
+results do not depend on how many workers there are.
 """
 
 from __future__ import annotations
 
+import os
 import warnings
 from dataclasses import dataclass, field, replace
 
@@ -30,6 +33,23 @@ REG_COVAR = 1e-3
 REPLICATION_TOL = 0.1
 #: EM and k-means (OpenMP) work on n × ~20 matrices: one thread in every native pool
 _single_threaded = single_threaded(user_api=None)
+#: worker processes for independent fits (starts, bootstrap refits), each single-threaded; results
+#: do not depend on it (every fit has its own seed). 1 runs them in this process.
+N_JOBS = min(2, os.cpu_count() or 1)
+
+
+def map_fits(fn, tasks: list[tuple], n_jobs: int | None = None) -> list:
+    """[fn(*task) for task in tasks], in order, spread over `n_jobs` (default `N_JOBS`) loky worker
+    processes: EM is many small numpy steps that hold the GIL, so threads do not run it in parallel."""
+    n_jobs = min(N_JOBS if n_jobs is None else n_jobs, len(tasks))
+    if n_jobs <= 1:
+        return [fn(*task) for task in tasks]
+    from joblib import Parallel, delayed
+
+    return Parallel(n_jobs=n_jobs, backend=_BACKEND)(delayed(fn)(*task) for task in tasks)
+
+
+_BACKEND = "loky"
 
 # ------------------------------------------------------------------------- latent class model
 
@@ -140,18 +160,21 @@ class PersonaStepMix(StepMix):
             return super()._e_step(X, Y, sample_weight=sample_weight, log_emission_pm=log_emission_pm)
         log_resp = self._mm.log_likelihood(X)
         log_resp += np.log(self.weights_).reshape((1, -1))
-        top = log_resp.max(axis=1, keepdims=True)
+        top = log_resp[:, 0].copy()  # row maxima column by column: numpy reduces short rows slowly
+        for j in range(1, log_resp.shape[1]):
+            np.maximum(top, log_resp[:, j], out=top)
         top[~np.isfinite(top)] = 0.0
         with np.errstate(divide="ignore"):  # a row of zero likelihood gives -inf, as in scipy
-            ll = np.log(np.exp(log_resp - top).sum(axis=1)) + top[:, 0]
+            ll = np.log(np.exp(log_resp - top[:, None]) @ np.ones(log_resp.shape[1])) + top
         with np.errstate(under="ignore"):
             log_resp -= ll[:, None]
-        return np.average(ll, weights=sample_weight), log_resp
+        mean = ll.mean() if sample_weight is None else ll @ sample_weight / sample_weight.sum()
+        return mean, log_resp
 
     def _m_step(self, X, resp, Y=None, sample_weight=None, freeze_measurement=False):
         if Y is not None or freeze_measurement or not isinstance(sample_weight, np.ndarray):
             return super()._m_step(X, resp, Y, sample_weight=sample_weight, freeze_measurement=freeze_measurement)
-        self.weights_ = np.clip(np.average(resp, weights=sample_weight, axis=0), 1e-15, 1 - 1e-15)
+        self.weights_ = np.clip(sample_weight @ resp / sample_weight.sum(), 1e-15, 1 - 1e-15)
         self._mm.m_step(X, resp * sample_weight[:, np.newaxis])
 
 
@@ -185,7 +208,7 @@ def fit_lca(data: LCAInput, k: int, weights: np.ndarray, n_init: int = 3, seed: 
     n = len(weights)
     w = np.asarray(weights, float) * n / np.sum(weights)
     model = PersonaStepMix(k, measurement=data.descriptor, n_init=max(n_init, len(init_labels)),
-                             random_state=seed, abs_tol=tol, max_iter=max_iter, progress_bar=0, verbose=0)
+                           random_state=seed, abs_tol=tol, max_iter=max_iter, progress_bar=0, verbose=0)
     model.starts, model.init_labels = data.Z, init_labels
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", ConvergenceWarning)
@@ -207,17 +230,18 @@ def start_seed(seed: int, k: int, start: int) -> int:
 
 
 def fit_lca_starts(data: LCAInput, k: int, weights: np.ndarray, n_starts: int = 20, seed: int = 0,
-                   tol: float = 1e-6, max_iter: int = 500) -> LCAFit:
+                   tol: float = 1e-6, max_iter: int = 500, n_jobs: int | None = None) -> LCAFit:
     """poLCA's `nrep` practice: `n_starts` independent starts (k-means++ partitions), each run to
     convergence on its own; the best likelihood wins and every start's final log-likelihood is kept
-    (`start_logliks`, `best_share`). k = 1 has a single optimum: one start."""
-    best, logliks = None, []
-    for start in range(1 if k == 1 else max(1, n_starts)):
-        fit = fit_lca(data, k, weights, n_init=1, seed=start_seed(seed, k, start), tol=tol, max_iter=max_iter)
-        logliks.append(fit.loglik)
-        if best is None or fit.loglik > best.loglik:
+    (`start_logliks`, `best_share`). k = 1 has a single optimum: one start. The starts run in
+    `n_jobs` processes (`map_fits`)."""
+    starts = range(1 if k == 1 else max(1, n_starts))
+    fits = map_fits(fit_lca, [(data, k, weights, 1, start_seed(seed, k, s), tol, max_iter) for s in starts], n_jobs)
+    best = fits[0]
+    for fit in fits[1:]:
+        if fit.loglik > best.loglik:
             best = fit
-    return replace(best, start_logliks=np.array(logliks))
+    return replace(best, start_logliks=np.array([fit.loglik for fit in fits]))
 
 
 def _subset(data: LCAInput, rows: np.ndarray) -> LCAInput:
