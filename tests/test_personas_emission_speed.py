@@ -81,7 +81,7 @@ def _reference_gaussian(X, resp, parameters, reg_covar):
 @pytest.mark.parametrize("caching", [False, True])
 def test_gaussian_full_nan_m_step_and_likelihood_match_the_per_row_reference(caching):
     rng = np.random.default_rng(5)
-    n, d, k = 300, 3, 3
+    n, d, k = 120, 3, 3
     X = rng.multivariate_normal(np.zeros(d), [[1, 0.5, 0.2], [0.5, 1, 0.3], [0.2, 0.3, 1]], n)
     X[rng.random((n, d)) < 0.2] = np.nan
     X[:4] = np.nan  # rows with nothing observed

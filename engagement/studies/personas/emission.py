@@ -7,7 +7,7 @@ extension point) by `register_emissions`:
   (same parameters, same likelihood) whose M-step is vectorised and whose encoded input is computed
   once per matrix rather than every EM iteration (`CATEGORICAL` is StepMix's own).
 
-The classes live at module level so that fitted models pickle (parallel starts, see `lca`).
+The classes live at module level so that fitted models pickle.
 """
 
 from __future__ import annotations

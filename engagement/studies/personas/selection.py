@@ -48,7 +48,7 @@ def bootstrap_stability(data: LCAInput, full: LCAFit, weights: np.ndarray, reps:
     keeping their weights; seeded by (seed, k, rep)) from `starts` independent k-means++ starts —
     never from the full-sample partition, which would make any solution look stable — and compare
     the refit's classification of every respondent with the full-sample one. The refits run in
-    `n_jobs` processes (`lca.map_fits`)."""
+    `n_jobs` threads (`lca.map_fits`)."""
     n = len(weights)
     tasks = []
     for r in range(reps):
