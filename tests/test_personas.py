@@ -89,7 +89,7 @@ def test_feature_labels_from_channels_and_names():
 
 
 def _emission(k=2, d=3):
-    emission._register_gaussian_full_nan()
+    emission.register_emissions()
     from stepmix.emission.build_emission import EMISSION_DICT
 
     return EMISSION_DICT[emission.GAUSSIAN_FULL_NAN](n_components=k, random_state=0, reg_covar=0.0)

@@ -10,7 +10,7 @@ from scipy.optimize import linear_sum_assignment
 from sklearn.cluster import KMeans
 from sklearn.metrics import adjusted_rand_score
 
-from .lca import LCAFit, LCAInput, _single_threaded, _subset, fit_lca
+from .lca import LCAFit, LCAInput, _single_threaded, _subset, fit_lca, map_fits
 
 @dataclass(frozen=True, eq=False)
 class BootstrapStability:
@@ -43,26 +43,35 @@ def matched_agreement(reference: np.ndarray, other: np.ndarray, k: int) -> np.nd
 
 @_single_threaded
 def bootstrap_stability(data: LCAInput, full: LCAFit, weights: np.ndarray, reps: int, seed: int,
-                        starts: int = 3, tol: float = 1e-4) -> BootstrapStability:
+                        starts: int = 3, tol: float = 1e-4, n_jobs: int | None = None) -> BootstrapStability:
     """Refit the k-class model on each of `reps` bootstrap resamples (rows drawn with replacement,
     keeping their weights; seeded by (seed, k, rep)) from `starts` independent k-means++ starts —
     never from the full-sample partition, which would make any solution look stable — and compare
-    the refit's classification of every respondent with the full-sample one."""
+    the refit's classification of every respondent with the full-sample one. The refits run in
+    `n_jobs` threads (`lca.map_fits`)."""
     n = len(weights)
-    aris, agreement = np.empty(reps), np.empty((reps, full.k))
+    tasks = []
     for r in range(reps):
         rng = np.random.default_rng([seed, full.k, r])
         rows = rng.integers(0, n, n)
-        try:
-            refit = fit_lca(_subset(data, rows), full.k, weights[rows], n_init=starts,
-                            seed=int(rng.integers(2**31 - 1)), tol=tol)
-            labels = refit.model.predict(data.X)
-        except (np.linalg.LinAlgError, ValueError, FloatingPointError):  # a resample that cannot be fitted
-            aris[r], agreement[r] = np.nan, np.nan  # counts as not reproduced
+        tasks.append((data, rows, weights, full.k, starts, int(rng.integers(2**31 - 1)), tol))
+    aris, agreement = np.empty(reps), np.empty((reps, full.k))
+    for r, labels in enumerate(map_fits(_refit_labels, tasks, n_jobs)):
+        if labels is None:  # a resample that cannot be fitted counts as not reproduced
+            aris[r], agreement[r] = np.nan, np.nan
             continue
         aris[r] = adjusted_rand_score(full.labels, labels)
         agreement[r] = matched_agreement(full.labels, labels, full.k)
     return BootstrapStability(full.k, aris, agreement, starts)
+
+
+def _refit_labels(data: LCAInput, rows: np.ndarray, weights: np.ndarray, k: int, starts: int, seed: int,
+                  tol: float) -> np.ndarray | None:
+    """Every respondent's class under the model refitted on the resample `rows` (None: it cannot be fitted)."""
+    try:
+        return fit_lca(_subset(data, rows), k, weights[rows], n_init=starts, seed=seed, tol=tol).model.predict(data.X)
+    except (np.linalg.LinAlgError, ValueError, FloatingPointError):
+        return None
 
 
 @_single_threaded
