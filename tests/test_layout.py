@@ -105,8 +105,8 @@ def _run(tmp_path_factory, data, codebook) -> Path:
 
 @pytest.fixture(scope="module", params=["default", "telco"])
 def report_run(request, tmp_path_factory):
-    if request.param == "default":
-        return _run(tmp_path_factory, None, None)
+    if request.param == "default":  # the session's default run (tests/conftest.py), shared with test_structure
+        return request.getfixturevalue("default_run").run_dir
     if not TELCO.exists():
         pytest.skip(f"{TELCO} not available")
     return _run(tmp_path_factory, TELCO, config.EXAMPLES_DIR / "telco_churn.yaml")
