@@ -1,4 +1,5 @@
-"""Where the tests find the material kept outside the repository.
+"""Helpers shared by several test modules: where the tests find the material kept outside the
+repository, the fast study parameters of the pipeline tests, a cleaned simulated survey.
 
 ``../shared`` (beside the repo, or ``$ENGAGEMENT_SHARED_DIR``) holds the real datasets and
 the R reference numbers.  Tests that need it call `shared_dir()`: it skips them when the
@@ -41,3 +42,16 @@ def clean_simulated_survey(n: int, seed: int):
     df = df[~bad].reset_index(drop=True)
     df[WEIGHT] = 1.0
     return df, Codebook.model_validate(default_codebook())
+
+
+def small_params() -> dict:
+    """The fast study settings (tests/nbval_prepare.py's SMALL) for the parameters the pipeline's
+    notebooks declare: for tests that need a whole run but not the studies' full precision."""
+    import papermill as pm
+
+    from engagement import config
+    from engagement.pipeline import NOTEBOOKS
+    from tests.nbval_prepare import SMALL
+
+    declared = set().union(*(pm.inspect_notebook(str(config.NOTEBOOKS_DIR / f"{n}.ipynb")) for n in NOTEBOOKS))
+    return {k: v for k, v in SMALL.items() if k in declared}

@@ -242,8 +242,10 @@ def test_cli_rejects_an_unknown_language(tmp_path):
 @pytest.mark.notebooks
 def test_korean_survey_end_to_end(tmp_path):
     """The whole pipeline on a Korean-labelled survey (1,200 respondents of the default survey) with
-    --lang ko: the PDF's Korean text extracts and is drawn with the embedded NanumGothic."""
+    --lang ko: the PDF's Korean text extracts and is drawn with the embedded NanumGothic. The labels
+    checked do not depend on the studies' precision, so the run uses the fast study settings."""
     from engagement.pipeline import run_pipeline
+    from tests.shared import small_params
 
     folder = tmp_path / "in"
     folder.mkdir()
@@ -254,7 +256,7 @@ def test_korean_survey_end_to_end(tmp_path):
     for extract in ("crm.csv", "orders.csv"):  # the customer records the codebook joins
         shutil.copy(config.DEFAULT_SURVEY.parent / extract, folder / extract)
     run = run_pipeline(folder / "survey.csv", folder / "codebook.yaml", out=tmp_path / "run",
-                       progress=lambda *_: None, lang="ko")
+                       params=small_params(), progress=lambda *_: None, lang="ko")
     text = re.sub(r"\s+", "", "\n".join(pdf_page_texts(run.pdf)))
     for label in (RELABEL["ko"]["survey"], "고객은어떤채널을이용하는가?", "매장", "재구매의향(1-5)"):
         assert re.sub(r"\s+", "", label) in text

@@ -176,20 +176,6 @@ def test_pii_scan_is_linear_on_huge_cells():
 pytest_run = pytest.mark.notebooks
 
 
-def small_params() -> dict:
-    """The fast study settings the pipeline tests use, for the parameters the notebooks declare."""
-    import papermill as pm
-
-    from engagement import config
-    from engagement.pipeline import NOTEBOOKS
-
-    sys.path.insert(0, str(Path(__file__).parent))
-    from nbval_prepare import SMALL
-
-    declared = set().union(*(pm.inspect_notebook(str(config.NOTEBOOKS_DIR / f"{n}.ipynb")) for n in NOTEBOOKS))
-    return {k: v for k, v in SMALL.items() if k in declared}
-
-
 def _engagement(*args, env=None):
     exe = Path(sys.executable).with_name("engagement")
     return [str(exe), *args]
@@ -199,6 +185,7 @@ def _engagement(*args, env=None):
 def test_no_planted_value_in_any_output(planted, tmp_path):
     from engagement import pipeline
     from engagement.pipeline import NotebookFailed, run_pipeline
+    from tests.shared import small_params
 
     data, codebook = planted
     env = {**os.environ, "ENGAGEMENT_REPORTS_DIR": str(tmp_path / "reports")}

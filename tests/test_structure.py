@@ -158,13 +158,10 @@ def test_notebooks_are_thin(nb_path):
 
 
 @pytest.fixture(scope="module")
-def default_results(tmp_path_factory) -> dict:
-    """results.json of one pipeline run on the embedded default survey (default parameters)."""
-    from engagement.pipeline import run_pipeline
-
-    out = tmp_path_factory.mktemp("default") / "run"
-    res = run_pipeline(out=out, reports_dir=out.parent / "reports", progress=lambda *_: None)
-    return json.loads(res.results.read_text())
+def default_results(default_run) -> dict:
+    """results.json of the session's pipeline run on the embedded default survey (default parameters;
+    tests/conftest.py), the run whose report test_layout also checks."""
+    return json.loads(default_run.results.read_text())
 
 
 @pytest.mark.notebooks
