@@ -38,11 +38,11 @@ def wilson(k: int, n: int, z: float = 1.959964) -> tuple[float, float]:
 
 
 def summary(paths: list[Path]) -> str:
-    """Per world and statistic: seeds, coverage (Wilson 95%), misses below/above, mean population
+    """Per world and statistic: seeds, coverage (Wilson 95%), misses by side, mean population
     value, mean estimate − population, the estimates' spread across seeds against the mean bootstrap
     SE (interval width / 3.92); per world: verdicts right, verdict counts, CPU seconds per seed."""
     df = pd.concat([pd.read_csv(p) for p in paths])
-    out = ["| world | statistic | seeds | covered | coverage (Wilson 95%) | missed low / high | population (mean) "
+    out = ["| world | statistic | seeds | covered | coverage (Wilson 95%) | population below / above the interval | population (mean) "
            "| bias (mean est − pop) | SD of estimates | mean bootstrap SE |", "|" + "---|" * 10]
     for (world, stat), g in df.groupby(["world", "statistic"], sort=False):
         k, n = int(g["covered"].sum()), len(g)
