@@ -217,8 +217,12 @@ def test_recovery_and_no_structure_over_seeds(tmp_path, seed):
     df, cb, design = _load(paths["survey"], paths["codebook"], tmp_path / "run4")
     fit = P.fit_personas(df, cb, design, max_personas=6, fit_up_to=6, seed=seed)
     truth = pd.read_csv(paths["truth"]).set_index("resp_id").loc[df["resp_id"], "persona_name"]
-    assert fit.k == 4 and recovers(truth, fit.labels)
+    four = {"k": fit.k, "ari": adjusted_rand_score(truth, fit.labels), "recovers": recovers(truth, fit.labels)}
     paths = write_survey(tmp_path / "one", SimulationParams(n=3000, n_personas=1, seed=seed))
     df, cb, design = _load(paths["survey"], paths["codebook"], tmp_path / "run1")
-    fit = P.fit_personas(df, cb, design, seed=seed)
-    assert P.assess_structure(fit, P.build_typing_tool(fit, seed=seed)).verdict != "clear"
+    fit1 = P.fit_personas(df, cb, design, seed=seed)
+    structure = P.assess_structure(fit1, P.build_typing_tool(fit1, seed=seed)).verdict
+    print(f"seed {seed}: four planted -> k {four['k']}, ARI {four['ari']:.3f}, recovered {four['recovers']}; "
+          f"one planted -> k {fit1.k}, structure {structure!r}")  # the record docs/validation.md quotes (-s)
+    assert four["k"] == 4 and four["recovers"]
+    assert structure != "clear"

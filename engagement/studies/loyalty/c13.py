@@ -180,10 +180,19 @@ def replicate_weights(design: Design, n_boot: int, seed: int, rows: np.ndarray |
 
 
 @single_threaded()
-def compare_c13(data: LoyaltyData, *, n_boot: int = 200, level: float = 0.95) -> C13Comparison:
+def compare_c13(data: LoyaltyData, *, n_boot: int = 200, level: float = 0.95,
+                outcomes: tuple[str, ...] | None = None, codings: tuple[str, ...] = CODINGS) -> C13Comparison:
     """Every outcome × coding × statistic for CES and CSAT, with paired design-aware bootstrap
-    intervals for each value, the CES ÷ CSAT ratio and the CES − CSAT difference; the C13 verdict."""
+    intervals for each value, the CES ÷ CSAT ratio and the CES − CSAT difference; the C13 verdict.
+
+    `outcomes` (names) and `codings` narrow the table for simulation studies that read only part of
+    it; the primary outcome and coding must stay in. A row's numbers do not depend on the narrowing
+    (each outcome's replicates keep their own seed), nor does the verdict, which reads only the
+    primary outcome as asked."""
     data.require_inputs()
+    if outcomes is not None and data.primary.name not in outcomes or PRIMARY_CODING not in codings:
+        raise ValueError(f"the narrowed C13 table must keep the primary outcome ({data.primary.name}) "
+                         f"and coding ({PRIMARY_CODING}).")
     if data.inputs.ces is None or data.inputs.csat is None:
         raise CannotEstimate(data.comparison_skip_reason or "CES and CSAT are not both declared.")
     ces, csat = data.inputs.ces, data.inputs.csat
@@ -191,7 +200,7 @@ def compare_c13(data: LoyaltyData, *, n_boot: int = 200, level: float = 0.95) ->
     boxes = {"ces": ces.best_box(scores["ces"]), "csat": csat.best_box(scores["csat"])}
     rows_out, alpha = [], (1 - level) / 2
     for i, o in enumerate(data.inputs.outcomes):
-        if o.outcome.column in set(ces.columns) | set(csat.columns):
+        if o.outcome.column in set(ces.columns) | set(csat.columns) or outcomes is not None and o.name not in outcomes:
             continue
         y_all = o.values(data.df)
         ok = (y_all.notna() & scores["ces"].notna() & scores["csat"].notna()).to_numpy()
@@ -203,7 +212,7 @@ def compare_c13(data: LoyaltyData, *, n_boot: int = 200, level: float = 0.95) ->
             continue
         W = replicate_weights(data.design, n_boot, data.seed + 300 + i, rows) if n_boot > 0 else np.empty((0, len(rows)))
         w = data.weights[rows]
-        for coding in CODINGS:
+        for coding in (c for c in CODINGS if c in codings):
             src = scores if coding == "as asked" else boxes
             cells = {k: _Cells(src[k].to_numpy(float)[rows], y, o.family) for k in ("ces", "csat")}
             est = {k: c.statistics(w) for k, c in cells.items()}
