@@ -56,7 +56,7 @@ from .pipeline_exec import (  # noqa: F401  (re-exported)
     _catch_signals, _execute, _in_workers, _kernels, _reaped, _restore_signals, _RUNTIME_DIR, _set_handlers,
     papermill_log_to, _stop_kernels,
 )
-from .pipeline_kernels import KernelPool
+from .pipeline_kernels import KernelPool, shutdown_kernel
 from .pipeline_folders import (  # noqa: F401  (re-exported)
     folder_name, _keep_failed, LOCK_FILE, MAX_FOLDER_CHARS, _newest_wave, _pid_alive, _previous_results,
     _publish, _published_waves, _relink, remove_stale_builds, slug, _STALE, survey_lock,
@@ -200,7 +200,12 @@ def _run(plan: RunPlan, *, respondent_data: bool, progress, lang: str | None = N
         def execute(name: str) -> None:
             accepted = notebook_parameters(sources[name])
             nb_params = {k: v for k, v in {**base, **params}.items() if k in accepted}
-            _execute(sources[name], work / f"{name}.ipynb", nb_params, log, km=pool.take(name) if pool else None)
+            km = pool.take(name) if pool else None
+            try:
+                _execute(sources[name], work / f"{name}.ipynb", nb_params, log, km=km)
+            finally:  # papermill's engine shuts a handed kernel down; this covers a failure before it
+                if km is not None:
+                    shutdown_kernel(km)
 
         t_notebooks = time.perf_counter()
         # one background thread prepares the report while notebooks run: imports, then each

@@ -75,6 +75,14 @@ async def _shutdown(km) -> None:
     await km.cleanup_resources()
 
 
+def shutdown_kernel(km) -> None:
+    """Shut a kernel down if it is still running (a kernel already gone needs nothing)."""
+    try:
+        asyncio.run(_shutdown(km))
+    except Exception:  # noqa: BLE001
+        pass
+
+
 class KernelPool:
     """Kernels warmed ahead for the notebooks `names` (in the order they will be taken), at most
     `ahead` warming or waiting at a time. `take(name)` returns the warm kernel manager for that
@@ -132,10 +140,7 @@ class KernelPool:
             if slot.get("thread") is not None:
                 slot["thread"].join(WARM_TIMEOUT + 10)
             if slot.get("km") is not None:
-                try:
-                    asyncio.run(_shutdown(slot["km"]))
-                except Exception:  # noqa: BLE001 - a kernel already gone needs no shutdown
-                    pass
+                shutdown_kernel(slot["km"])
 
 
 def register_warm_engine() -> None:

@@ -210,10 +210,10 @@ def test_no_planted_value_in_any_output(planted, tmp_path):
     # 2. a failed run: notebook 00 runs, the next one fails; the build is kept under _failed/
     real_execute = pipeline._execute
 
-    def fail_after_00(src, dst, parameters, log):
+    def fail_after_00(src, dst, parameters, log, **kwargs):
         if src.stem != "00-data-quality":
             raise NotebookFailed(src.stem, 1, "planted failure", dst)
-        real_execute(src, dst, parameters, log)
+        real_execute(src, dst, parameters, log, **kwargs)
 
     pipeline._execute = fail_after_00
     try:
