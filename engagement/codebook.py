@@ -37,7 +37,8 @@ from .codebook_schema import (  # noqa: F401  (re-exported)
     Codebook, _models,
 )
 from .codebook_sections import (  # noqa: F401  (re-exported)
-    AttentionCheck, Behaviour, Channels, ClaimItem, Code, code_key, code_keys, Column, _d, ItemBlock, Missing, Outcome,
+    AttentionCheck, Behaviour, Channels, ClaimItem, Code, code_key, code_keys, Column, _d, ItemBlock, map_distinct,
+    Missing, Outcome,
     PersonaFeatures, Recode, ROW_ID, Scale, Screening, Segment, _Strict, SurveyInfo, Weighting,
 )
 from .errors import InputError

@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 import numpy as np
 import pandas as pd
 
-from .codebook import code_key
+from .codebook import code_key, map_distinct
 from .survey_stats import Design, column_proportion_tests, rao_scott_chisq
 
 #: a crosstab row level with fewer respondents than this in some column is merged into "other"
@@ -24,9 +24,7 @@ MIN_CELL = 5
 def relabel(values: pd.Series, mapping: dict) -> pd.Series:
     """Map codes to labels, matching 1, 1.0 and "1" alike; unmapped or missing values become None."""
     keyed = {code_key(k): v for k, v in mapping.items()}
-    codes, uniques = pd.factorize(values)
-    labels = np.array([keyed.get(code_key(u)) for u in uniques] + [None], dtype=object)
-    return pd.Series(labels[codes], index=values.index, dtype=object)
+    return pd.Series(map_distinct(values, lambda u: keyed.get(code_key(u))), index=values.index, dtype=object)
 
 
 def label_indicators(labels: pd.Series, levels) -> list[pd.Series]:
@@ -43,9 +41,8 @@ def label_indicators(labels: pd.Series, levels) -> list[pd.Series]:
 def in_values(values: pd.Series, accepted) -> pd.Series:
     """1.0 where the value is one of `accepted`, 0.0 where it is another value, NaN where missing."""
     keys = {code_key(v) for v in accepted}
-    codes, uniques = pd.factorize(values)
-    hit = np.array([code_key(u) in keys for u in uniques] + [False])
-    return pd.Series(np.where(codes >= 0, hit[codes].astype(float), np.nan), index=values.index)
+    hit = map_distinct(values, lambda u: 1.0 if code_key(u) in keys else 0.0, missing=np.nan)
+    return pd.Series(hit.astype(float), index=values.index)
 
 
 def categorical(values: pd.Series, labels: dict | None) -> pd.Series:

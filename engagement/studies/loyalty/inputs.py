@@ -16,7 +16,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from ...codebook import Codebook, Outcome, Scale, code_key
+from ...codebook import Codebook, Outcome, Scale, code_key, map_distinct
 from ...config import DEFAULT_SEED
 from ...degrade import CannotEstimate
 from ...metrics import scale_values
@@ -408,9 +408,8 @@ class LoyaltyData:
         if not col or col not in self.df:
             return None
         labels = {code_key(k): v for k, v in self.inputs.channel_labels.items()}
-        codes, uniques = pd.factorize(self.df[col])  # code_key once per distinct channel, not per row
-        named = np.array([labels.get(code_key(u), str(u)) for u in uniques] + [None], dtype=object)
-        return pd.Series(named[codes], index=self.df.index, name=col, dtype=object)
+        named = map_distinct(self.df[col], lambda u: labels.get(code_key(u), str(u)))  # an unlabelled code keeps its text
+        return pd.Series(named, index=self.df.index, name=col, dtype=object)
 
     def persona_groups(self, output_dir: str | Path) -> pd.Series | None:
         """Each respondent's persona (its name when the persona study gave one) from the persona
