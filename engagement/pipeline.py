@@ -62,7 +62,7 @@ from .pipeline_folders import (  # noqa: F401  (re-exported)
     _publish, _published_waves, _relink, remove_stale_builds, slug, _STALE, survey_lock,
 )
 from .prepare import VALIDATED, write_validated
-from .results import CLEAN_DATA, RESPONDENT_LEVEL_FILES, write_results_json
+from .results import CLEAN_SOURCE, RESPONDENT_LEVEL_FILES, write_results_json
 
 #: order of sections in the PDF: findings first (executive summary, claims ledger), methods last
 REPORT_ORDER = ["90-findings", "10-channel-preferences", "20-loyalty-ces-vs-csat", "30-personas", "00-data-quality"]
@@ -216,7 +216,8 @@ def _run(plan: RunPlan, *, respondent_data: bool, progress, lang: str | None = N
         pool = KernelPool(sources, ahead=jobs) if warm_kernels else None
         try:
             with papermill_log_to(log):
-                _in_workers(names, NOTEBOOK_NEEDS, execute, workers=jobs, on_start=on_start, on_done=on_done)
+                _in_workers(names, NOTEBOOK_NEEDS, execute, workers=jobs, on_start=on_start, on_done=on_done,
+                            folder=work)
         finally:
             if pool:
                 pool.close()
@@ -244,7 +245,7 @@ def _run(plan: RunPlan, *, respondent_data: bool, progress, lang: str | None = N
                      results=results, codebook=cb, lang=lang, logger=log)
         timings["report"] = round(time.perf_counter() - t0, 2)
         if not respondent_data:
-            for fname in [*RESPONDENT_LEVEL_FILES, Path(CLEAN_DATA).with_suffix(".source").name]:
+            for fname in [*RESPONDENT_LEVEL_FILES, CLEAN_SOURCE]:
                 (work / fname).unlink(missing_ok=True)
             log.info("respondent-level files not published (--no-respondent-data): %s",
                      ", ".join(RESPONDENT_LEVEL_FILES))

@@ -23,18 +23,23 @@ from .errors import InputError
 from .ingest import Survey, file_sha256, read_survey
 from .pipeline_errors import RunInputError, clip
 from .pipeline_folders import folder_name
+from .results import CLEAN_SOURCE, PERSONA_FILE
 
 
-#: execution order: personas (30) run before loyalty (20) so that loyalty can test heterogeneity by persona
-NOTEBOOKS = ["00-data-quality", "10-channel-preferences", "30-personas", "20-loyalty-ces-vs-csat", "90-findings"]
-#: what each notebook reads from others in the run folder (00's clean.parquet, 30's personas.parquet,
-#: every section for 90): a notebook starts once those among the run's notebooks are done, so that
-#: independent ones (10 and 30) run side by side (`engagement run --jobs`)
+#: execution order when several are ready: personas (30), the longest, first; loyalty (20) after it
+#: so that loyalty can test heterogeneity by persona
+NOTEBOOKS = ["00-data-quality", "30-personas", "10-channel-preferences", "20-loyalty-ces-vs-csat", "90-findings"]
+#: what each notebook reads from others in the run folder, notebook -> file: 10, 30 and 20 read only
+#: 00's analysis table (its `.source` key is written after it) and 20 only 30's `personas.parquet`;
+#: both are written atomically early in the notebook, so a reader starts as soon as the file is
+#: there (`engagement run --jobs`). None: the notebook's results section, i.e. it must have ended
+#: (90 reads every section).
 NOTEBOOK_NEEDS = {
-    "10-channel-preferences": ("00-data-quality",),
-    "30-personas": ("00-data-quality",),
-    "20-loyalty-ces-vs-csat": ("00-data-quality", "30-personas"),
-    "90-findings": ("00-data-quality", "10-channel-preferences", "30-personas", "20-loyalty-ces-vs-csat"),
+    "10-channel-preferences": {"00-data-quality": CLEAN_SOURCE},
+    "30-personas": {"00-data-quality": CLEAN_SOURCE},
+    "20-loyalty-ces-vs-csat": {"00-data-quality": CLEAN_SOURCE, "30-personas": PERSONA_FILE},
+    "90-findings": dict.fromkeys(("00-data-quality", "10-channel-preferences", "30-personas",
+                                  "20-loyalty-ces-vs-csat")),
 }
 
 #: page sizes of the PDF (report.PAGE_SIZES; repeated here so that checking one needs no report import)

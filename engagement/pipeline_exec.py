@@ -44,11 +44,13 @@ def _restore_signals(saved: dict) -> None:
 
 
 
-def _in_workers(names: list[str], needs: dict[str, tuple[str, ...]], fn, workers: int = 1,
-                on_start=None, on_done=None) -> None:
+def _in_workers(names: list[str], needs: dict[str, tuple[str, ...] | dict[str, str | None]], fn, workers: int = 1,
+                on_start=None, on_done=None, folder: Path | None = None) -> None:
     """Run `fn(name)` for every name, each in a worker thread, at most `workers` at a time, a name
     only once the names it needs (among `names`) are done; the order of `names` is the order of
-    starting when several are ready. The main thread stays free to take SIGTERM/SIGINT: nbclient
+    starting when several are ready. A need given as {name: file} is met earlier, as soon as `file`
+    exists in `folder`: the notebook reads only that file of the other, which writes it atomically
+    before it ends (a notebook that needs another's results section needs it done: file None). The main thread stays free to take SIGTERM/SIGINT: nbclient
     installs its own signal handlers only in the main thread; in a worker it does not, so a signal
     reaches `_catch_signals`, which stops the kernels and removes the build. The first failure stops the run: the other notebooks' kernels are stopped and
     that failure is raised (what it caused in the others is not)."""
@@ -56,6 +58,14 @@ def _in_workers(names: list[str], needs: dict[str, tuple[str, ...]], fn, workers
     running: dict[str, tuple[threading.Thread, dict]] = {}
     finished: list[str] = []  # names whose thread has ended, in order (appended by the threads)
     wake = threading.Event()
+
+    def met(dep: str, file: str | None) -> bool:
+        return dep in done or dep not in names or (file is not None and folder is not None and (folder / file).exists())
+
+    def ready(name: str) -> bool:
+        want = needs.get(name, ())
+        want = want if isinstance(want, dict) else dict.fromkeys(want)
+        return all(met(dep, file) for dep, file in want.items())
 
     def start(name: str) -> None:
         box: dict = {}
@@ -79,26 +89,25 @@ def _in_workers(names: list[str], needs: dict[str, tuple[str, ...]], fn, workers
             for name in names:
                 if len(running) >= max(1, workers):
                     break
-                if name not in done and name not in running \
-                        and all(d in done for d in needs.get(name, ()) if d in names):
+                if name not in done and name not in running and ready(name):
                     start(name)
             if not running:  # nothing can start: a dependency cycle (a programming error)
                 raise RuntimeError(f"notebooks {sorted(set(names) - done)} wait for each other")
-            while not finished:
-                wake.wait(0.2)
-                wake.clear()
-            name = finished.pop(0)
-            worker, box = running.pop(name)
-            worker.join()
-            if "error" in box:
-                if running:
-                    _stop_kernels()
-                    for other, _ in running.values():
-                        other.join(15)
-                raise box["error"]
-            done.add(name)
-            if on_done:
-                on_done(name)
+            wake.wait(0.2)  # a thread ending sets it; otherwise look again for a file that appeared
+            wake.clear()
+            while finished:
+                name = finished.pop(0)
+                worker, box = running.pop(name)
+                worker.join()
+                if "error" in box:
+                    if running:
+                        _stop_kernels()
+                        for other, _ in running.values():
+                            other.join(15)
+                    raise box["error"]
+                done.add(name)
+                if on_done:
+                    on_done(name)
     except RunInterrupted:
         _stop_kernels()
         for worker, _ in running.values():

@@ -16,7 +16,7 @@ import pandas as pd
 from .codebook import Codebook, load_codebook
 from .ingest import Survey, read_survey
 from .quality import Screening, screen
-from .results import CLEAN_DATA, WEIGHT
+from .results import CLEAN_DATA, CLEAN_SOURCE, WEIGHT
 
 
 @dataclass
@@ -129,9 +129,8 @@ def analysis_data(data_path: str | Path, codebook_path: str | Path, output_dir: 
     Reads the copy notebook 00 cached as clean.parquet when it was built from these same inputs;
     otherwise (a study notebook run on its own, or pointed at other data) builds and caches it."""
     cb = load_codebook(codebook_path)
-    cached = Path(output_dir) / CLEAN_DATA
-    if cached.exists() and cached.with_suffix(".source").exists() \
-            and cached.with_suffix(".source").read_text() == source_key(data_path, cb):
+    cached, key = Path(output_dir) / CLEAN_DATA, Path(output_dir) / CLEAN_SOURCE
+    if cached.exists() and key.exists() and key.read_text() == source_key(data_path, cb):
         return pd.read_parquet(cached)
     prepared = prepare_survey(data_path, cb, output_dir)
     save_clean(prepared, output_dir)
@@ -146,4 +145,7 @@ def save_clean(prepared: Prepared, output_dir: str | Path) -> None:
     tmp = path.with_suffix(".tmp")
     prepared.data.to_parquet(tmp, index=False)
     tmp.replace(path)
-    path.with_suffix(".source").write_text(source_key(prepared.survey.path, prepared.survey.codebook))
+    # the key last and whole (renamed into place): a notebook of the same run starts on seeing it
+    key = out / f".{CLEAN_SOURCE}.tmp"
+    key.write_text(source_key(prepared.survey.path, prepared.survey.codebook))
+    key.replace(out / CLEAN_SOURCE)

@@ -20,6 +20,8 @@ import pandas as pd
 
 RESULTS_SUBDIR = "results"
 CLEAN_DATA = "clean.parquet"
+#: the key of the inputs the analysis table was built from; written after it, so its presence says the table is complete
+CLEAN_SOURCE = "clean.source"
 #: respondent -> persona file (id column, persona, persona_name): the persona study writes it, loyalty reads it
 PERSONA_FILE = "personas.parquet"
 #: name of the final analysis weight column in the clean data written by notebook 00

@@ -81,3 +81,34 @@ def test_first_failure_is_raised():
 
     with pytest.raises(ValueError, match="b failed"):
         _in_workers(["a", "b", "c"], {"b": ("a",), "c": ("b",)}, work, workers=2)
+
+
+def test_a_file_need_starts_the_reader_before_the_writer_ends(tmp_path):
+    """NOTEBOOK_NEEDS as {notebook: file}: the reader starts once the file is in the run folder,
+    while its writer is still running; a need without a file waits for the end."""
+    events, lock = [], threading.Lock()
+
+    def work(name):
+        with lock:
+            events.append(f"start {name}")
+        if name == "a":
+            (tmp_path / "early.txt").write_text("done")
+            time.sleep(1.0)
+        with lock:
+            events.append(f"end {name}")
+
+    _in_workers(["a", "b", "c"], {"b": {"a": "early.txt"}, "c": {"a": None}}, work, workers=2, folder=tmp_path)
+    assert events.index("start b") < events.index("end a") < events.index("start c")
+
+
+def test_pipeline_needs_name_files_the_notebooks_write():
+    """Every early need names a file its notebook writes before it ends (the notebook's source says so)."""
+    from engagement import config
+    from engagement.pipeline_checks import NOTEBOOK_NEEDS, NOTEBOOKS
+
+    for reader, needs in NOTEBOOK_NEEDS.items():
+        for writer, file in needs.items():
+            assert writer in NOTEBOOKS and NOTEBOOKS.index(writer) < NOTEBOOKS.index(reader)
+            if file is not None:
+                source = (config.NOTEBOOKS_DIR / f"{writer}.ipynb").read_text()
+                assert ("save_clean(" if file == "clean.source" else "save_assignments(") in source
