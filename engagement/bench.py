@@ -113,7 +113,8 @@ def time_pipeline(data: Path, codebook: Path, out: Path, jobs: int | None = None
                                   "--codebook", str(codebook), "--out", str(out),
                                   *(["--jobs", str(jobs)] if jobs else [])])
     manifest = json.loads((out / "manifest.json").read_text())
-    return {"wall": wall, "timings": manifest["timings_seconds"], "peak_mib": peak}
+    return {"wall": wall, "timings": manifest["timings_seconds"], "timeline": manifest.get("timeline_seconds", {}),
+            "peak_mib": peak}
 
 
 def time_bare(data: Path, codebook: Path, out: Path) -> dict:
@@ -254,16 +255,23 @@ def render(rows: list[tuple[str, dict]], raking: list[tuple[str, dict]], ooc: di
         "every kernel), sampled every 0.1 s (psutil). The pipeline runs notebooks side by side where one does "
         "not read another's output (`--jobs`, default 2 on 2 cores) and warms each kernel ahead; the row "
         "`--jobs 1` is the same pipeline one notebook at a time, the like-for-like comparison with the "
-        "one-process bare run.",
+        "one-process bare run. `validation`: the CLI reading and validating the inputs once; "
+        "\"ran +a–b s\": when the notebook started and ended, counted from the first notebook's start "
+        "(a notebook starts as soon as the files it reads are written).",
         "",
         "| step | " + " | ".join(label for label, _ in rows) + " |",
         "|---|" + "---|" * len(rows),
     ]
     steps = list(dict.fromkeys(k for _, r in rows for k in r["pipeline"]["timings"]))
+    def cell(r: dict, step: str) -> str:
+        text = _fmt(r["pipeline"]["timings"].get(step))
+        if step in r["bare"]["timings"]:
+            text += f" (bare {_fmt(r['bare']['timings'].get(step))})"
+        span = r["pipeline"].get("timeline", {}).get(step)
+        return text + (f", ran +{span[0]:.1f}–{span[1]:.1f} s" if span and len(span) == 2 else "")
+
     for step in steps:
-        lines.append(f"| {step} | " + " | ".join(
-            f"{_fmt(r['pipeline']['timings'].get(step))} (bare {_fmt(r['bare']['timings'].get(step))})"
-            if step in r["bare"]["timings"] else _fmt(r["pipeline"]["timings"].get(step)) for _, r in rows) + " |")
+        lines.append(f"| {step} | " + " | ".join(cell(r, step) for _, r in rows) + " |")
     lines.append("| **pipeline wall** | " + " | ".join(f"**{_fmt(r['pipeline']['wall'])}**" for _, r in rows) + " |")
     if any("jobs1" in r for _, r in rows):
         lines.append("| pipeline wall, `--jobs 1` | " + " | ".join(

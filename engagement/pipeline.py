@@ -118,8 +118,10 @@ def run_pipeline(
 
     `jobs` notebooks run side by side where they do not read each other's output (NOTEBOOK_NEEDS);
     default: `default_jobs()`. The results do not depend on it."""
+    t0 = time.perf_counter()
     plan = plan_run(data_path, codebook_path, out=out, wave=wave, params=params, notebooks=notebooks,
                     page_size=page_size, reports_dir=reports_dir)
+    validation = round(time.perf_counter() - t0, 2)  # reading and validating the inputs, once
     lock_dir = plan.survey_dir if plan.publish_links else plan.final.parent
     with survey_lock(lock_dir / (LOCK_FILE if plan.publish_links else f".{plan.final.name}.lock"),
                      plan.codebook.survey.name, wait, progress):
@@ -127,7 +129,7 @@ def run_pipeline(
         if plan.publish_links:
             remove_stale_builds(plan.reports)
         return _run(plan, respondent_data=respondent_data, progress=progress, lang=lang,
-                    jobs=default_jobs() if jobs is None else jobs)
+                    jobs=default_jobs() if jobs is None else jobs, validation=validation)
 
 
 def _notebook_body(path: Path) -> None:
@@ -148,7 +150,7 @@ def default_jobs() -> int:
 
 
 def _run(plan: RunPlan, *, respondent_data: bool, progress, lang: str | None = None, jobs: int = 1,
-         warm_kernels: bool = True) -> RunResult:
+         warm_kernels: bool = True, validation: float | None = None) -> RunResult:
     cb, final, work = plan.codebook, plan.final, plan.final.parent / f".{plan.final.name}.building-{os.getpid()}"
     if work.exists():
         shutil.rmtree(work)
@@ -170,7 +172,8 @@ def _run(plan: RunPlan, *, respondent_data: bool, progress, lang: str | None = N
             "seed": plan.seed, "wave": plan.wave, "previous_results": str(previous) if previous else ""}
     params = plan.params
     names = plan.notebooks
-    timings: dict[str, float] = {}
+    timings: dict[str, float] = {} if validation is None else {"validation": validation}
+    timeline: dict[str, list[float]] = {}  # notebook -> [start, end], seconds from the first notebook's start
     # Kernels write their connection files (which hold the kernel's key) into a folder of this run,
     # removed at the end whatever happens; a killed run's folder goes at the next run's start.
     # (jupyter_client makes them with tempfile.mkstemp, hence the process's temp folder is redirected.)
@@ -186,12 +189,14 @@ def _run(plan: RunPlan, *, respondent_data: bool, progress, lang: str | None = N
 
         def on_start(name: str) -> None:
             started[name] = time.perf_counter()
+            timeline[name] = [round(started[name] - t_notebooks, 2)]
             progress(f"[{number[name]}/{len(names)}] {name} …")
 
         def on_done(name: str) -> None:
             if name in REPORT_ORDER:  # its part of the report is converted while the others run
                 prepare.submit(_notebook_body, work / f"{name}.ipynb")
             timings[name] = round(time.perf_counter() - started[name], 2)
+            timeline[name].append(round(time.perf_counter() - t_notebooks, 2))
             progress(f"[{number[name]}/{len(names)}] {name} done in {timings[name]:.1f} s")
             log.info("notebook %s ok in %.2f s", name, timings[name])
 
@@ -258,7 +263,7 @@ def _run(plan: RunPlan, *, respondent_data: bool, progress, lang: str | None = N
                 Path(ex.file) if Path(ex.file).is_absolute() else plan.data_path.parent / ex.file)}
                 for ex in cb.extracts},
             "parameters": {k: v for k, v in {**base, **params}.items() if k not in ("output_dir",)},
-            "notebooks": names, "timings_seconds": timings, "packages": package_versions(),
+            "notebooks": names, "timings_seconds": timings, "timeline_seconds": timeline, "packages": package_versions(),
             "dropped_pii_columns": plan.dropped_pii,
             "previous_wave_results": str(previous) if previous else None,
             "degraded": degraded,
