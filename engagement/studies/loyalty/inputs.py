@@ -253,6 +253,9 @@ class LoyaltyData:
     primary: LoyaltyOutcome | None
     seed: int = DEFAULT_SEED
     min_level_n: int = 10
+    #: above this many respondents, models and resampling run on a stratified sample (`sample`)
+    max_fit_n: int | None = 20_000
+    fit_sample: object | None = None  # the `sample.FitSample` this table is, when it is one
     _cache: dict = field(default_factory=dict, repr=False, compare=False)
 
     @property
@@ -429,11 +432,12 @@ class LoyaltyData:
 
 def prepare(df: pd.DataFrame, cb: Codebook, *, design: Design | None = None, ces: str = "ces",
             csat: str = "csat", primary: str | None = None, seed: int = DEFAULT_SEED,
-            min_level_n: int = 10) -> LoyaltyData:
+            min_level_n: int = 10, max_fit_n: int | None = 20_000) -> LoyaltyData:
     """The study's inputs on one analysis table. `design` defaults to the table's `weight` column (or
     equal weights); `primary` is the outcome judged against the claim (default: the first likert
     outcome, else the first outcome); ordinal levels with fewer than `min_level_n` respondents are
-    merged into a neighbour."""
+    merged into a neighbour; above `max_fit_n` respondents (None: never) model fits and resampling use
+    a seeded stratified sample of that size (`loyalty.sample`)."""
     df = df.reset_index(drop=True)
     inputs = loyalty_inputs(cb, ces, csat)
     if design is None:
@@ -451,7 +455,8 @@ def prepare(df: pd.DataFrame, cb: Codebook, *, design: Design | None = None, ces
                                   for p in empty])
         scores = scores.drop(columns=sorted(names))
     return LoyaltyData(df=df, cb=cb, inputs=inputs, design=design, scores=scores,
-                       primary=_choose_primary(inputs, primary), seed=seed, min_level_n=min_level_n)
+                       primary=_choose_primary(inputs, primary), seed=seed, min_level_n=min_level_n,
+                       max_fit_n=max_fit_n)
 
 
 def _choose_primary(inputs: LoyaltyInputs, primary: str | None) -> LoyaltyOutcome | None:
