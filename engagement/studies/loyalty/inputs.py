@@ -88,8 +88,10 @@ class LoyaltyOutcome:
     def values(self, df: pd.DataFrame) -> pd.Series:
         """Numeric outcome; a binary outcome is 1 = loyal (`positive`, default 1), 0 = not."""
         col = df[self.outcome.column]
-        if self.kind == "binary":
-            return self.outcome.binary_values(col)
+        if self.kind == "binary":  # code_key once per distinct answer, not per respondent
+            codes, uniques = pd.factorize(col)
+            coded = self.outcome.binary_values(pd.Series(uniques, dtype=object)).to_numpy()
+            return pd.Series(np.where(codes >= 0, coded[codes], np.nan), index=col.index, dtype=float)
         return pd.to_numeric(col, errors="coerce").astype(float)
 
     def bounds(self, y: pd.Series) -> tuple[float, float]:
@@ -187,9 +189,9 @@ def merge_sparse_levels(y: np.ndarray, min_n: int) -> tuple[np.ndarray, list[str
     """Ordinal codes 0..K−1 after merging levels with fewer than `min_n` respondents into their
     smaller neighbour (a level absent from a training fold has no threshold). Returns codes, level
     labels ("0–1" for a merged level) and notes."""
-    values = np.unique(y)
+    values, counts = np.unique(y, return_counts=True)
     groups = [[v] for v in values]
-    counts = [int((y == v).sum()) for v in values]
+    counts = [int(c) for c in counts]
     notes = []
     while len(groups) > 2 and min(counts) < min_n:
         i = int(np.argmin(counts))
@@ -207,8 +209,8 @@ def merge_sparse_levels(y: np.ndarray, min_n: int) -> tuple[np.ndarray, list[str
     merged = [lab for lab, g in zip(labels, groups) if len(g) > 1]
     if merged:
         notes.append(f"levels merged because fewer than {min_n} respondents gave them: {', '.join(merged)}")
-    lookup = {v: k for k, g in enumerate(groups) for v in g}
-    return np.array([lookup[v] for v in y]), labels, notes
+    code_of_value = np.array([k for k, g in enumerate(groups) for _ in g])  # groups hold `values` in order
+    return code_of_value[np.searchsorted(values, y)], labels, notes
 
 
 def _num(v) -> str:
@@ -438,7 +440,8 @@ def prepare(df: pd.DataFrame, cb: Codebook, *, design: Design | None = None, ces
     outcome, else the first outcome); ordinal levels with fewer than `min_level_n` respondents are
     merged into a neighbour; above `max_fit_n` respondents (None: never) model fits and resampling use
     a seeded stratified sample of that size (`loyalty.sample`)."""
-    df = df.reset_index(drop=True)
+    if not df.index.equals(pd.RangeIndex(len(df))):  # positions are row labels; no copy when they already are
+        df = df.reset_index(drop=True)
     inputs = loyalty_inputs(cb, ces, csat)
     if design is None:
         design = Design(df[WEIGHT].to_numpy(float) if WEIGHT in df else np.ones(len(df)))

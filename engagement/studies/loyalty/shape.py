@@ -53,7 +53,8 @@ def shape_of_effect(data: LoyaltyData) -> pd.DataFrame:
         if len(labels) < 3:
             skipped.append(f"{p.label} has fewer than three levels with {data.min_level_n} or more respondents")
             continue
-        group_of = {v: labels[c] for v, c in zip(lv, codes)}
+        values, at = np.unique(lv, return_index=True)
+        group_of = {v: labels[codes[i]] for v, i in zip(values, at)}
         dummies = (codes[:, None] == np.arange(1, len(labels))[None, :]).astype(float)
         X = np.column_stack([d.Z[p.name].to_numpy(), dummies[:, 1:]])  # linear + deviations
         names = ["linear", *[f"L{lab}" for lab in labels[2:]]]
@@ -63,7 +64,8 @@ def shape_of_effect(data: LoyaltyData) -> pd.DataFrame:
         level_all = scale_levels(data.scores[p.name], p.scale).map(group_of)
         steps = []
         for a, b in zip(labels[:-1], labels[1:]):
-            grp = pd.Series(np.where(level_all == b, "b", np.where(level_all == a, "a", None)), dtype=object)
+            grp = pd.Series(pd.Categorical(np.where(level_all == b, "b", np.where(level_all == a, "a", None)),
+                                           categories=["a", "b"]))  # compared by code, not per string
             fn = difference_in_proportions if flags is not None else difference_in_means
             try:
                 steps.append((a, b, fn(target.to_numpy(), grp, "b", "a", data.design)))
