@@ -23,6 +23,7 @@ from ...metrics import scale_values
 from ...results import PERSONA_FILE, WEIGHT
 from ...survey_stats import Design
 from .models import FAMILY_OF_KIND
+from .table import persona_labels
 
 SECTION = "loyalty"
 #: fewest complete respondents for any loyalty model
@@ -420,16 +421,7 @@ class LoyaltyData:
     def persona_groups(self, output_dir: str | Path) -> pd.Series | None:
         """Each respondent's persona (its name when the persona study gave one) from the persona
         study's `personas.parquet` in the run folder; None when it is absent."""
-        path = Path(output_dir) / PERSONA_FILE
-        if not path.exists():
-            return None
-        per = pd.read_parquet(path)
-        idc = self.cb.id_column
-        if idc not in per or "persona" not in per or idc not in self.df:
-            return None
-        label = per["persona_name"] if "persona_name" in per else per["persona"]
-        lookup = dict(zip(per[idc].astype(str), label))
-        return self.df[idc].astype(str).map(lookup)
+        return persona_labels(self.df, self.cb.id_column, Path(output_dir) / PERSONA_FILE)
 
 
 def prepare(df: pd.DataFrame, cb: Codebook, *, design: Design | None = None, ces: str = "ces",

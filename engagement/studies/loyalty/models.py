@@ -60,16 +60,18 @@ def _weights(w, n: int) -> np.ndarray:
 
 
 def row_codes(columns: list[np.ndarray]) -> np.ndarray:
-    """One integer per row, equal exactly when the rows are equal on every column (mixed radix over
-    each column's distinct values; dense group numbers when that would overflow)."""
+    """One integer per row, equal exactly when the rows are equal on every column, ordered as the
+    rows are lexicographically: mixed radix over each column's sorted distinct values, the combinations
+    so far renumbered densely (same order) whenever the next column would overflow 62 bits — instead
+    of a row-wise `np.unique(..., axis=0)` over an n × columns copy."""
     n = len(columns[0])
     key = np.zeros(n, dtype=np.int64)
     radix = 1
     for col in columns:
         inverse, codes = pd.factorize(col, sort=True)  # = np.unique's inverse, by hashing instead of sorting n rows
-        if radix * len(codes) >= 2**62:  # too many combinations for one integer key
-            _, inverse = np.unique(np.column_stack(columns), axis=0, return_inverse=True)
-            return inverse.ravel().astype(np.int64)
+        if radix * len(codes) >= 2**62:  # too many combinations for one integer key: renumber those so far
+            key, seen = pd.factorize(key, sort=True)
+            radix = len(seen)
         key = key * len(codes) + inverse
         radix *= len(codes)
     return key

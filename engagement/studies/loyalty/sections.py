@@ -157,7 +157,7 @@ def comparison_notes(comparison: Comparison, data: LoyaltyData) -> str:
             "log-likelihood ÷ that of the training shares); intervals allow for the overlap between folds "
             "(Nadeau–Bengio correction).")
     notes = [f"- {o.label}: {n}" for o in data.inputs.outcomes if o.name in comparison.cv
-             for n in data.outcome_data(o).notes]
+             for n in fitting_data(data).outcome_data(o).notes]  # the data the models were fitted on
     notes += [f"- {data.outcome(name).label} not modelled: {why}." for name, why in comparison.excluded.items()]
     return "\n\n".join([text, *(["\n".join(notes)] if notes else [])])
 
