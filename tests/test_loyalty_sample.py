@@ -60,6 +60,7 @@ def test_the_sample_is_used_and_recorded(studies):
     assert len(fit.df) == fit.fit_sample.n and fit.design.n == fit.fit_sample.n
     c13 = loyalty.compare_c13(sampled, n_boot=2)
     assert c13.table["n"].max() <= fit.fit_sample.n  # the C13 table ran on the sample
+    assert c13.ratio["method"].startswith(f"stratified sample of {fit.fit_sample.n:,}")
     section = loyalty.results_section(sampled, c13=c13)
     assert section["fit_sample"]["n"] == fit.fit_sample.n and "strata" in section["fit_sample"]
     assert "stratified sample" in loyalty.sections.inputs_notes(sampled)

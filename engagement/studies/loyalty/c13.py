@@ -259,7 +259,10 @@ def _verdict(table: pd.DataFrame, data: LoyaltyData) -> tuple[dict, dict, dict]:
     claimed = CLAIMS_BY_ID["C13"].claimed
     better = "ces" if p["ratio_low"] > 1 else "csat" if p["ratio_high"] < 1 else "not distinguishable"
     ratio = estimate(p["ratio"], p["ratio_low"], p["ratio_high"], int(p["n"]), statistic=PRIMARY_TEXT,
-                     outcome=p["outcome"], method="full sample; paired design-aware bootstrap, percentile interval")
+                     outcome=p["outcome"], method=("full sample" if data.fit_sample is None else
+                                                   f"stratified sample of {data.fit_sample.n:,} of "
+                                                   f"{data.fit_sample.n_full:,} respondents (max_fit_n)")
+                     + "; paired design-aware bootstrap, percentile interval")
     claim = claim_entry("C13", p["ratio"], p["ratio_low"], p["ratio_high"], int(p["n"]), statistic=PRIMARY_TEXT,
                         outcome=p["outcome"], better=better, unit="ratio")
     same = table[(table["outcome"] == p["outcome"]) & (table["coding"] == PRIMARY_CODING)]
