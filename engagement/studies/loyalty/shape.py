@@ -106,6 +106,7 @@ def heterogeneity(data: LoyaltyData, groups: pd.Series, *, what: str, min_n: int
     keep_levels = [lv for lv in counts.index if counts[lv] >= min_n]
     keep = g.isin(keep_levels).to_numpy()
     rows = []
+    X_pair = d.design(pair)  # once, not per group
     for lv in sorted(keep_levels, key=str):
         m = (g == lv).to_numpy()
         if o.family != "linear" and len(np.unique(d.y[m])) < 2:
@@ -114,7 +115,7 @@ def heterogeneity(data: LoyaltyData, groups: pd.Series, *, what: str, min_n: int
         if o.family == "ordinal":
             yy = np.unique(yy, return_inverse=True)[1]
         try:
-            fit = fit_model(o.family, yy, d.design(pair)[m], d.w[m], names=pair, cov_type=data.cov_type)
+            fit = fit_model(o.family, yy, X_pair[m], d.w[m], names=pair, cov_type=data.cov_type)
         except (ValueError, np.linalg.LinAlgError):
             continue
         sf = fit.summary_frame().set_index("term")
@@ -128,11 +129,12 @@ def heterogeneity(data: LoyaltyData, groups: pd.Series, *, what: str, min_n: int
             yk = np.unique(yk, return_inverse=True)[1]
         gk = g[keep].astype(str)
         G = pd.get_dummies(gk, drop_first=True, dtype=float).to_numpy()
-        Xb = d.design(pair)[keep]
-        inter = {p: Xb[:, [j]] * G for j, p in enumerate(pair)}
-        X_full = np.column_stack([Xb, G, *inter.values()])
-        names = [*pair, *[f"g{j}" for j in range(G.shape[1])],
-                 *[f"{p}:g{j}" for p in pair for j in range(G.shape[1])]]
+        Xb = X_pair[keep]
+        k = G.shape[1]
+        # scales, group dummies, scale × group: built in one n × (2 + 3k) array, pieces not kept
+        X_full = np.column_stack([Xb, G, *(Xb[:, [j]] * G for j in range(len(pair)))])
+        del G, Xb, X_pair
+        names = [*pair, *[f"g{j}" for j in range(k)], *[f"{p}:g{j}" for p in pair for j in range(k)]]
         full = fit_model(o.family, yk, X_full, d.w[keep], names=names, cov_type=data.cov_type)
         for j, p in enumerate(pair):
             idx = [i for i, nm in enumerate(names) if nm.startswith(f"{p}:")]
