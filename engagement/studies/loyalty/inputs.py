@@ -361,6 +361,8 @@ class LoyaltyData:
         Z = pd.DataFrame({p.name: _zscore(self.scores[p.name].to_numpy(float)[rows], w) for p in preds})
         Cd = C.iloc[rows].reset_index(drop=True)
         Cd = Cd.loc[:, Cd.std() > 0] if Cd.shape[1] else Cd
+        if Cd.shape[1] and Cd.isin((0.0, 1.0)).all().all():  # dummies kept as bytes (exact; `design` makes floats)
+            Cd = Cd.astype(np.uint8)
         data = OutcomeData(outcome, rows, y, levels, w, Z, Cd, notes)
         self._cache[key] = data
         return data
