@@ -30,10 +30,11 @@ from .inputs import (CLAIMED_RATIO, SECTION, LoyaltyData, LoyaltyInputs, Loyalty
 from .power import PowerPlan, planned_sample_size
 from .record import degraded_sections, record, results_section
 from .shape import Heterogeneity, by_channel, by_persona, heterogeneity, shape_of_effect
+from .table import analysis_table, study_columns
 
 __all__ = [
     "CLAIMED_RATIO", "SECTION", "Comparison", "Heterogeneity", "LoyaltyData", "LoyaltyInputs", "LoyaltyOutcome",
-    "PowerPlan", "C13Comparison", "compare_c13", "planned_sample_size", "Predictor", "by_channel", "by_persona", "compare_predictors", "correlations", "degraded_sections",
+    "PowerPlan", "C13Comparison", "analysis_table", "study_columns", "compare_c13", "planned_sample_size", "Predictor", "by_channel", "by_persona", "compare_predictors", "correlations", "degraded_sections",
     "dominance_analysis", "driver_columns", "driver_importance", "figures", "general_dominance", "heterogeneity",
     "incremental_validity", "loyalty_by_level", "loyalty_inputs", "merge_sparse_levels", "prepare",
     "record", "results_section", "scale_dominance", "sections", "shape_of_effect", "worst_vs_best",

@@ -37,6 +37,7 @@ from ...results import estimate
 from ...survey_stats import Design, single_threaded
 from .inputs import LoyaltyData, LoyaltyOutcome, merge_sparse_levels
 from .models import fit_logistic, fit_ordinal_logit
+from .sample import fitting_data
 
 STATISTICS = ("somers_d", "kendall_tau_b", "pseudo_r2", "log_loss")
 STATISTIC_LABEL = {"somers_d": "Somers' D (Gini)", "kendall_tau_b": "Kendall τ-b",
@@ -190,6 +191,7 @@ def compare_c13(data: LoyaltyData, *, n_boot: int = 200, level: float = 0.95,
     (each outcome's replicates keep their own seed), nor does the verdict, which reads only the
     primary outcome as asked."""
     data.require_inputs()
+    data = fitting_data(data)  # a stratified sample of a very large survey (`sample`)
     if outcomes is not None and data.primary.name not in outcomes or PRIMARY_CODING not in codings:
         raise ValueError(f"the narrowed C13 table must keep the primary outcome ({data.primary.name}) "
                          f"and coding ({PRIMARY_CODING}).")
@@ -257,7 +259,10 @@ def _verdict(table: pd.DataFrame, data: LoyaltyData) -> tuple[dict, dict, dict]:
     claimed = CLAIMS_BY_ID["C13"].claimed
     better = "ces" if p["ratio_low"] > 1 else "csat" if p["ratio_high"] < 1 else "not distinguishable"
     ratio = estimate(p["ratio"], p["ratio_low"], p["ratio_high"], int(p["n"]), statistic=PRIMARY_TEXT,
-                     outcome=p["outcome"], method="full sample; paired design-aware bootstrap, percentile interval")
+                     outcome=p["outcome"], method=("full sample" if data.fit_sample is None else
+                                                   f"stratified sample of {data.fit_sample.n:,} of "
+                                                   f"{data.fit_sample.n_full:,} respondents (max_fit_n)")
+                     + "; paired design-aware bootstrap, percentile interval")
     claim = claim_entry("C13", p["ratio"], p["ratio_low"], p["ratio_high"], int(p["n"]), statistic=PRIMARY_TEXT,
                         outcome=p["outcome"], better=better, unit="ratio")
     same = table[(table["outcome"] == p["outcome"]) & (table["coding"] == PRIMARY_CODING)]

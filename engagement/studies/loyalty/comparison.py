@@ -22,6 +22,7 @@ import pandas as pd
 from ...degrade import CannotEstimate
 from ...survey_stats import single_threaded
 from .inputs import LoyaltyData
+from .sample import fitting_data
 from .validation import CVResult, cross_validate
 
 
@@ -54,6 +55,7 @@ def compare_predictors(data: LoyaltyData, *, n_splits: int = 5, n_repeats: int =
     """Repeated stratified k-fold CV of the multi-parameter models (both scales; both + controls) for
     every outcome, on the same folds for all models of an outcome."""
     data.require_inputs()
+    data = fitting_data(data)  # a stratified sample of a very large survey (`sample`)
     rows, cvs, excluded = [], {}, {}
     for i, o in enumerate(data.inputs.outcomes):
         models = cv_models(data, o)

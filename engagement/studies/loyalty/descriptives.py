@@ -50,7 +50,8 @@ def worst_vs_best(data: LoyaltyData) -> pd.DataFrame:
     for p in data.comparison_predictors():
         s = data.scores[p.name]
         worst, best = (p.worst_box(s) == 1).to_numpy(), (p.best_box(s) == 1).to_numpy()
-        group = pd.Series(np.where(worst, "worst", np.where(best, "best", None)), dtype=object)
+        group = pd.Series(pd.Categorical(np.where(worst, "worst", np.where(best, "best", None)),
+                                         categories=["worst", "best"]))  # compared by code, not per string
         words = (("high effort", "low effort") if p is data.inputs.ces else
                  ("dissatisfied", "satisfied") if p is data.inputs.csat else ("worst", "best"))
         lo_pts = f"{p.scale.min:g}–{p.scale.min + p.box_size - 1:g}"

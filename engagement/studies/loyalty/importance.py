@@ -13,6 +13,7 @@ from ...degrade import CannotEstimate
 from .dominance import dominance_analysis, exact_is_cheap, relative_weights
 from .inputs import LoyaltyData, _zscore, merge_sparse_levels
 from .models import collapse, fit_model, nested_test
+from .sample import fitting_data
 
 
 @single_threaded()
@@ -51,6 +52,7 @@ def scale_dominance(data: LoyaltyData, n_boot: int = 200) -> pd.DataFrame:
     """General dominance (Shapley/LMG share of R² / McFadden pseudo-R²) of the declared scales for
     every outcome with two or more of them, percentile bootstrap 95% CIs."""
     data.require_inputs()
+    data = fitting_data(data)  # a stratified sample of a very large survey (`sample`)
     rows = []
     for i, o in enumerate(data.inputs.outcomes):
         preds = [p.name for p in data.drivers_for(o)]
@@ -82,20 +84,22 @@ def driver_importance(data: LoyaltyData, drivers: list[str], n_boot: int = 0) ->
     if not drivers:
         raise CannotEstimate("every declared driver item is a loyalty outcome; outcomes are not drivers.")
     o = data.primary
-    y_all = o.values(data.df)
     X = data.df[drivers].apply(pd.to_numeric, errors="coerce")
-    ok = (y_all.notna() & X.notna().all(axis=1)).to_numpy()
+    fit = fitting_data(data)  # importance (fits, bootstrap) on the stratified sample of a very large survey
+    Xf = X if fit is data else fit.df[drivers].apply(pd.to_numeric, errors="coerce")
+    y_all = o.values(fit.df)
+    ok = (y_all.notna() & Xf.notna().all(axis=1)).to_numpy()
     min_n = max(30, 5 * len(drivers))
     if ok.sum() < min_n:
         raise CannotEstimate(f"only {int(ok.sum())} respondents answered the outcome and every driver item; "
                              f"{min_n} are needed for {len(drivers)} drivers.")
-    w = data.weights[ok]
+    w = fit.weights[ok]
     y = y_all.to_numpy()[ok]
     if o.family == "ordinal":
         y, _, _ = merge_sparse_levels(y, data.min_level_n)
     if len(np.unique(y)) < 2:
         raise CannotEstimate(f"every respondent gave the same answer to {o.label}; nothing to explain.")
-    Z = np.column_stack([_zscore(X[c].to_numpy(float)[ok], w) for c in drivers])
+    Z = np.column_stack([_zscore(Xf[c].to_numpy(float)[ok], w) for c in drivers])
     n_cells = len(collapse([y, *Z.T], w)[0])
     if exact_is_cheap(n_cells, len(drivers)):
         dom = dominance_analysis(o.family, y, Z, drivers, w, n_boot=n_boot, seed=data.seed + 7)

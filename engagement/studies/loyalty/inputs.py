@@ -23,6 +23,7 @@ from ...metrics import scale_values
 from ...results import PERSONA_FILE, WEIGHT
 from ...survey_stats import Design
 from .models import FAMILY_OF_KIND
+from .table import persona_labels
 
 SECTION = "loyalty"
 #: fewest complete respondents for any loyalty model
@@ -88,8 +89,10 @@ class LoyaltyOutcome:
     def values(self, df: pd.DataFrame) -> pd.Series:
         """Numeric outcome; a binary outcome is 1 = loyal (`positive`, default 1), 0 = not."""
         col = df[self.outcome.column]
-        if self.kind == "binary":
-            return self.outcome.binary_values(col)
+        if self.kind == "binary":  # code_key once per distinct answer, not per respondent
+            codes, uniques = pd.factorize(col)
+            coded = self.outcome.binary_values(pd.Series(uniques, dtype=object)).to_numpy()
+            return pd.Series(np.where(codes >= 0, coded[codes], np.nan), index=col.index, dtype=float)
         return pd.to_numeric(col, errors="coerce").astype(float)
 
     def bounds(self, y: pd.Series) -> tuple[float, float]:
@@ -187,9 +190,9 @@ def merge_sparse_levels(y: np.ndarray, min_n: int) -> tuple[np.ndarray, list[str
     """Ordinal codes 0..K−1 after merging levels with fewer than `min_n` respondents into their
     smaller neighbour (a level absent from a training fold has no threshold). Returns codes, level
     labels ("0–1" for a merged level) and notes."""
-    values = np.unique(y)
+    values, counts = np.unique(y, return_counts=True)
     groups = [[v] for v in values]
-    counts = [int((y == v).sum()) for v in values]
+    counts = [int(c) for c in counts]
     notes = []
     while len(groups) > 2 and min(counts) < min_n:
         i = int(np.argmin(counts))
@@ -207,8 +210,8 @@ def merge_sparse_levels(y: np.ndarray, min_n: int) -> tuple[np.ndarray, list[str
     merged = [lab for lab, g in zip(labels, groups) if len(g) > 1]
     if merged:
         notes.append(f"levels merged because fewer than {min_n} respondents gave them: {', '.join(merged)}")
-    lookup = {v: k for k, g in enumerate(groups) for v in g}
-    return np.array([lookup[v] for v in y]), labels, notes
+    code_of_value = np.array([k for k, g in enumerate(groups) for _ in g])  # groups hold `values` in order
+    return code_of_value[np.searchsorted(values, y)], labels, notes
 
 
 def _num(v) -> str:
@@ -253,6 +256,9 @@ class LoyaltyData:
     primary: LoyaltyOutcome | None
     seed: int = DEFAULT_SEED
     min_level_n: int = 10
+    #: above this many respondents, models and resampling run on a stratified sample (`sample`)
+    max_fit_n: int | None = 20_000
+    fit_sample: object | None = None  # the `sample.FitSample` this table is, when it is one
     _cache: dict = field(default_factory=dict, repr=False, compare=False)
 
     @property
@@ -355,6 +361,8 @@ class LoyaltyData:
         Z = pd.DataFrame({p.name: _zscore(self.scores[p.name].to_numpy(float)[rows], w) for p in preds})
         Cd = C.iloc[rows].reset_index(drop=True)
         Cd = Cd.loc[:, Cd.std() > 0] if Cd.shape[1] else Cd
+        if Cd.shape[1] and Cd.isin((0.0, 1.0)).all().all():  # dummies kept as bytes (exact; `design` makes floats)
+            Cd = Cd.astype(np.uint8)
         data = OutcomeData(outcome, rows, y, levels, w, Z, Cd, notes)
         self._cache[key] = data
         return data
@@ -414,26 +422,19 @@ class LoyaltyData:
     def persona_groups(self, output_dir: str | Path) -> pd.Series | None:
         """Each respondent's persona (its name when the persona study gave one) from the persona
         study's `personas.parquet` in the run folder; None when it is absent."""
-        path = Path(output_dir) / PERSONA_FILE
-        if not path.exists():
-            return None
-        per = pd.read_parquet(path)
-        idc = self.cb.id_column
-        if idc not in per or "persona" not in per or idc not in self.df:
-            return None
-        label = per["persona_name"] if "persona_name" in per else per["persona"]
-        lookup = dict(zip(per[idc].astype(str), label))
-        return self.df[idc].astype(str).map(lookup)
+        return persona_labels(self.df, self.cb.id_column, Path(output_dir) / PERSONA_FILE)
 
 
 def prepare(df: pd.DataFrame, cb: Codebook, *, design: Design | None = None, ces: str = "ces",
             csat: str = "csat", primary: str | None = None, seed: int = DEFAULT_SEED,
-            min_level_n: int = 10) -> LoyaltyData:
+            min_level_n: int = 10, max_fit_n: int | None = 20_000) -> LoyaltyData:
     """The study's inputs on one analysis table. `design` defaults to the table's `weight` column (or
     equal weights); `primary` is the outcome judged against the claim (default: the first likert
     outcome, else the first outcome); ordinal levels with fewer than `min_level_n` respondents are
-    merged into a neighbour."""
-    df = df.reset_index(drop=True)
+    merged into a neighbour; above `max_fit_n` respondents (None: never) model fits and resampling use
+    a seeded stratified sample of that size (`loyalty.sample`)."""
+    if not df.index.equals(pd.RangeIndex(len(df))):  # positions are row labels; no copy when they already are
+        df = df.reset_index(drop=True)
     inputs = loyalty_inputs(cb, ces, csat)
     if design is None:
         design = Design(df[WEIGHT].to_numpy(float) if WEIGHT in df else np.ones(len(df)))
@@ -450,7 +451,8 @@ def prepare(df: pd.DataFrame, cb: Codebook, *, design: Design | None = None, ces
                                   for p in empty])
         scores = scores.drop(columns=sorted(names))
     return LoyaltyData(df=df, cb=cb, inputs=inputs, design=design, scores=scores,
-                       primary=_choose_primary(inputs, primary), seed=seed, min_level_n=min_level_n)
+                       primary=_choose_primary(inputs, primary), seed=seed, min_level_n=min_level_n,
+                       max_fit_n=max_fit_n)
 
 
 def _choose_primary(inputs: LoyaltyInputs, primary: str | None) -> LoyaltyOutcome | None:

@@ -60,16 +60,18 @@ def _weights(w, n: int) -> np.ndarray:
 
 
 def row_codes(columns: list[np.ndarray]) -> np.ndarray:
-    """One integer per row, equal exactly when the rows are equal on every column (mixed radix over
-    each column's distinct values; dense group numbers when that would overflow)."""
+    """One integer per row, equal exactly when the rows are equal on every column, ordered as the
+    rows are lexicographically: mixed radix over each column's sorted distinct values, the combinations
+    so far renumbered densely (same order) whenever the next column would overflow 62 bits — instead
+    of a row-wise `np.unique(..., axis=0)` over an n × columns copy."""
     n = len(columns[0])
     key = np.zeros(n, dtype=np.int64)
     radix = 1
     for col in columns:
-        codes, inverse = np.unique(col, return_inverse=True)
-        if radix * len(codes) >= 2**62:  # too many combinations for one integer key
-            _, inverse = np.unique(np.column_stack(columns), axis=0, return_inverse=True)
-            return inverse.ravel().astype(np.int64)
+        inverse, codes = pd.factorize(col, sort=True)  # = np.unique's inverse, by hashing instead of sorting n rows
+        if radix * len(codes) >= 2**62:  # too many combinations for one integer key: renumber those so far
+            key, seen = pd.factorize(key, sort=True)
+            radix = len(seen)
         key = key * len(codes) + inverse
         radix *= len(codes)
     return key
@@ -80,8 +82,18 @@ def collapse(columns: list[np.ndarray], w: np.ndarray):
     summed weight, summed squared weight). Exact for any likelihood that depends on a row only
     through these columns."""
     key = row_codes(columns)
-    _, first, group = np.unique(key, return_index=True, return_inverse=True)
+    group, first = first_rows(key)
     return first, group, np.bincount(group, w), np.bincount(group, w * w)
+
+
+def first_rows(key: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """(group of each row, first row of each group), groups numbered in sorted key order: what
+    `np.unique(key, return_index=True, return_inverse=True)` gives, by hashing instead of sorting."""
+    group, uniques = pd.factorize(key, sort=True)
+    seen = pd.Series(group).drop_duplicates().index.to_numpy()  # first appearance of each group
+    first = np.empty(len(uniques), dtype=np.intp)
+    first[group[seen]] = seen
+    return group.astype(np.intp), first
 
 
 # ----------------------------------------------------------------------------------- fits

@@ -15,6 +15,7 @@ from .comparison import Comparison, cv_models
 from .inputs import SECTION, LoyaltyData
 from .models import FAMILY_LABEL
 from .power import PowerPlan
+from .sample import fitting_data
 from .shape import Heterogeneity
 from .text import records
 
@@ -75,6 +76,9 @@ def results_section(data: LoyaltyData, *, c13: C13Comparison | NotEstimated | No
         sections |= {"c13": {"table": records(c13.table), "primary_statistic": PRIMARY_TEXT, "bootstrap": c13.n_boot,
                              "interval": "percentile, paired design-aware bootstrap (raked weights recalibrated)"},
                      "ratio": c13.ratio, "verdict": c13.verdict, "claims": [c13.claim]}
+    fit = fitting_data(data)
+    if fit.fit_sample is not None:  # only above `max_fit_n`: the default survey's section is unchanged
+        sections["fit_sample"] = {**fit.fit_sample.as_record(), "note": fit.fit_sample.note()}
     if data.skip_reason:
         return {"skipped": True, "reason": data.skip_reason, **sections}
     comp = comparison if isinstance(comparison, Comparison) else None
@@ -99,7 +103,7 @@ def _comparison_section(data: LoyaltyData, comparison: Comparison) -> dict:
         if o.name not in comparison.cv:
             continue
         cv = comparison.cv[o.name]
-        d = data.outcome_data(o)
+        d = fitting_data(data).outcome_data(o)  # the data the models were cross-validated on
         s = comparison.summary[comparison.summary["outcome"] == o.name]
         models = []
         for m, (preds, ctrl, label) in cv_models(data, o).items():

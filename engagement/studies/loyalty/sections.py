@@ -13,6 +13,7 @@ from .inputs import (GARTNER_DISLOYAL_HIGH_EFFORT, GARTNER_DISLOYAL_LOW_EFFORT, 
 from .models import FAMILY_LABEL
 from .c13 import STATISTICS, C13Comparison
 from .power import PowerPlan
+from .sample import fitting_data
 from .shape import Heterogeneity
 from .text import fmt_ci, fmt_p, unless_not_estimated
 
@@ -37,6 +38,9 @@ def inputs_notes(data: LoyaltyData) -> str:
         notes.append(data.comparison_skip_reason[0].upper() + data.comparison_skip_reason[1:])
     if data.weighted:
         notes.append("Estimates are weighted by the survey weights; model tests use sandwich (robust) covariances.")
+    fit = fitting_data(data)
+    if fit.fit_sample is not None:
+        notes.append(fit.fit_sample.note())
     return "\n".join(f"- {note}" for note in notes)
 
 
@@ -153,7 +157,7 @@ def comparison_notes(comparison: Comparison, data: LoyaltyData) -> str:
             "log-likelihood ÷ that of the training shares); intervals allow for the overlap between folds "
             "(Nadeau–Bengio correction).")
     notes = [f"- {o.label}: {n}" for o in data.inputs.outcomes if o.name in comparison.cv
-             for n in data.outcome_data(o).notes]
+             for n in fitting_data(data).outcome_data(o).notes]  # the data the models were fitted on
     notes += [f"- {data.outcome(name).label} not modelled: {why}." for name, why in comparison.excluded.items()]
     return "\n\n".join([text, *(["\n".join(notes)] if notes else [])])
 

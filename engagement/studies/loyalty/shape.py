@@ -53,7 +53,8 @@ def shape_of_effect(data: LoyaltyData) -> pd.DataFrame:
         if len(labels) < 3:
             skipped.append(f"{p.label} has fewer than three levels with {data.min_level_n} or more respondents")
             continue
-        group_of = {v: labels[c] for v, c in zip(lv, codes)}
+        values, at = np.unique(lv, return_index=True)
+        group_of = {v: labels[codes[i]] for v, i in zip(values, at)}
         dummies = (codes[:, None] == np.arange(1, len(labels))[None, :]).astype(float)
         X = np.column_stack([d.Z[p.name].to_numpy(), dummies[:, 1:]])  # linear + deviations
         names = ["linear", *[f"L{lab}" for lab in labels[2:]]]
@@ -63,7 +64,8 @@ def shape_of_effect(data: LoyaltyData) -> pd.DataFrame:
         level_all = scale_levels(data.scores[p.name], p.scale).map(group_of)
         steps = []
         for a, b in zip(labels[:-1], labels[1:]):
-            grp = pd.Series(np.where(level_all == b, "b", np.where(level_all == a, "a", None)), dtype=object)
+            grp = pd.Series(pd.Categorical(np.where(level_all == b, "b", np.where(level_all == a, "a", None)),
+                                           categories=["a", "b"]))  # compared by code, not per string
             fn = difference_in_proportions if flags is not None else difference_in_means
             try:
                 steps.append((a, b, fn(target.to_numpy(), grp, "b", "a", data.design)))
@@ -104,6 +106,7 @@ def heterogeneity(data: LoyaltyData, groups: pd.Series, *, what: str, min_n: int
     keep_levels = [lv for lv in counts.index if counts[lv] >= min_n]
     keep = g.isin(keep_levels).to_numpy()
     rows = []
+    X_pair = d.design(pair)  # once, not per group
     for lv in sorted(keep_levels, key=str):
         m = (g == lv).to_numpy()
         if o.family != "linear" and len(np.unique(d.y[m])) < 2:
@@ -112,7 +115,7 @@ def heterogeneity(data: LoyaltyData, groups: pd.Series, *, what: str, min_n: int
         if o.family == "ordinal":
             yy = np.unique(yy, return_inverse=True)[1]
         try:
-            fit = fit_model(o.family, yy, d.design(pair)[m], d.w[m], names=pair, cov_type=data.cov_type)
+            fit = fit_model(o.family, yy, X_pair[m], d.w[m], names=pair, cov_type=data.cov_type)
         except (ValueError, np.linalg.LinAlgError):
             continue
         sf = fit.summary_frame().set_index("term")
@@ -126,11 +129,12 @@ def heterogeneity(data: LoyaltyData, groups: pd.Series, *, what: str, min_n: int
             yk = np.unique(yk, return_inverse=True)[1]
         gk = g[keep].astype(str)
         G = pd.get_dummies(gk, drop_first=True, dtype=float).to_numpy()
-        Xb = d.design(pair)[keep]
-        inter = {p: Xb[:, [j]] * G for j, p in enumerate(pair)}
-        X_full = np.column_stack([Xb, G, *inter.values()])
-        names = [*pair, *[f"g{j}" for j in range(G.shape[1])],
-                 *[f"{p}:g{j}" for p in pair for j in range(G.shape[1])]]
+        Xb = X_pair[keep]
+        k = G.shape[1]
+        # scales, group dummies, scale × group: built in one n × (2 + 3k) array, pieces not kept
+        X_full = np.column_stack([Xb, G, *(Xb[:, [j]] * G for j in range(len(pair)))])
+        del G, Xb, X_pair
+        names = [*pair, *[f"g{j}" for j in range(k)], *[f"{p}:g{j}" for p in pair for j in range(k)]]
         full = fit_model(o.family, yk, X_full, d.w[keep], names=names, cov_type=data.cov_type)
         for j, p in enumerate(pair):
             idx = [i for i, nm in enumerate(names) if nm.startswith(f"{p}:")]
