@@ -80,7 +80,8 @@ def read_survey(path: str | Path, codebook: Codebook) -> Survey:
     Raises InputError on the first problem."""
     path = Path(path)
     cb = codebook
-    from .sources import extract_tables, join_extracts, release_freed_memory
+    from .memory import release_freed_memory
+    from .sources import extract_tables, join_extracts
 
     tables = []
     if cb.extracts and path.is_file():

@@ -23,7 +23,7 @@ from .errors import InputError
 from .ingest import Survey, file_sha256, read_survey
 from .pipeline_errors import RunInputError, clip
 from .pipeline_folders import folder_name
-from .sources import release_freed_memory  # noqa: F401  (re-exported: the pipeline frees the survey with it)
+from .memory import release_freed_memory  # noqa: F401  (re-exported: the pipeline frees the survey with it)
 
 
 #: execution order: personas (30) run before loyalty (20) so that loyalty can test heterogeneity by persona

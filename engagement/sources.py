@@ -26,6 +26,7 @@ import pandas as pd
 
 from .errors import InputError
 from .extract_spec import Extract, ExtractKey
+from .memory import release_freed_memory
 
 #: below this overall match rate the report warns that behaviour covers too few respondents
 LOW_MATCH_RATE = 0.80
@@ -431,26 +432,6 @@ def extract_tables(cb, folder: str | Path) -> list[ExtractTable]:
         del raw, table  # an order extract's text is the largest thing in memory at ingest
         release_freed_memory()
     return out
-
-
-def release_freed_memory() -> None:
-    """Hand freed memory back to the system: glibc and Arrow's allocator (the extracts' text)
-    otherwise keep it resident (1.4 GB at a million respondents, measured) while the next step or,
-    in `engagement run`, every kernel allocates its own."""
-    import ctypes
-    import gc
-
-    gc.collect()
-    try:
-        import pyarrow
-
-        pyarrow.default_memory_pool().release_unused()
-    except ImportError:
-        pass
-    try:
-        ctypes.CDLL("libc.so.6").malloc_trim(0)
-    except (OSError, AttributeError):  # not glibc (macOS, musl): nothing to trim
-        pass
 
 
 def join_extracts(survey: pd.DataFrame, cb, folder: str | Path,
