@@ -471,7 +471,10 @@ def join_extracts(survey: pd.DataFrame, cb, folder: str | Path,
             del raw
         table, n_dup = done.table, done.duplicates
         skey = normalise_keys(out[ex.key.survey], ex.key)
-        matched = skey.isin(table.index) & skey.notna()
+        # one hash look-up of the respondents' keys in the (unique) extract keys serves the match flags and
+        # the count of extract keys no respondent has (two isin passes over a million strings took 4.7 s)
+        found = table.index.get_indexer(skey.to_numpy())
+        matched = pd.Series(found >= 0, index=skey.index) & skey.notna()
         joined = table.reindex(skey.to_numpy())
         joined.index = out.index
         if ex.level == "customer":
@@ -485,7 +488,7 @@ def join_extracts(survey: pd.DataFrame, cb, folder: str | Path,
         reports.append(JoinReport(
             extract=ex.name, level=ex.level, survey_rows=len(out), matched_rows=int(matched.sum()),
             extract_rows=done.rows, extract_keys=int(table.index.nunique()), duplicate_keys=n_dup,
-            unmatched_extract_keys=int((~table.index.isin(skey.dropna())).sum()),
+            unmatched_extract_keys=len(table) - len(np.unique(found[matched.to_numpy()])),
             columns=tuple(ex.created_columns), by_segment=by_seg, warnings=_warnings(ex, rate, by_seg, judged=ex.level == "customer" or not has_customer_level)))
         keys_used.add(ex.key.survey)
     roles = cb.referenced_columns()
