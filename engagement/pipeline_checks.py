@@ -23,6 +23,7 @@ from .errors import InputError
 from .ingest import Survey, file_sha256, read_survey
 from .pipeline_errors import RunInputError, clip
 from .pipeline_folders import folder_name
+from .memory import release_freed_memory  # noqa: F401  (re-exported: the pipeline frees the survey with it)
 from .results import CLEAN_SOURCE, PERSONA_FILE
 
 
@@ -260,28 +261,6 @@ def _validate(data_path: Path, cb: Codebook, codebook_path: Path) -> Survey:
     survey = read_survey(data_path, cb)
     _check_data(survey, cb, data_path, codebook_path)
     return survey
-
-
-def release_freed_memory() -> None:
-    """Hand the validated table's freed memory back to the system: the parent process waits for
-    the notebooks for the rest of the run, and glibc and Arrow's allocator (the extracts' text)
-    otherwise keep the freed memory (1.4 GB at a million respondents, measured) resident while every
-    kernel loads its own copy."""
-    import ctypes
-    import gc
-
-    gc.collect()
-    try:
-        import pyarrow
-
-        pyarrow.default_memory_pool().release_unused()
-    except ImportError:
-        pass
-    try:
-        ctypes.CDLL("libc.so.6").malloc_trim(0)
-    except (OSError, AttributeError):  # not glibc (macOS, musl): nothing to trim
-        pass
-
 
 
 def _check_data(survey: Survey, cb: Codebook, data_path: Path, codebook_path: Path) -> None:

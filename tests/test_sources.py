@@ -173,3 +173,28 @@ def test_split_amounts_add_up_to_revenue_exactly():
     want = np.round(cust["revenue_365d"] * 100).astype(int)
     assert (cents.reindex(want.index, fill_value=0) == want).all()
     assert (cents.reindex(want.index, fill_value=0) / 100 == cust["revenue_365d"]).all()
+
+
+def test_extracts_read_before_the_survey_join_exactly_as_when_read_during_the_join(tmp_path):
+    # ingest reduces the extracts before reading the survey (issue 11: never both in memory at once)
+    from engagement.sources import extract_tables
+
+    survey, crm = _survey_and_crm()
+    crm.to_csv(tmp_path / "crm.csv", index=False)
+    cb = _cb({"normalise": ["zero_pad"], "width": 6})
+    inline, [rep_inline] = join_extracts(survey, cb, tmp_path)
+    tables = extract_tables(cb, tmp_path)
+    ahead, [rep_ahead] = join_extracts(survey, cb, tmp_path, tables)
+    pd.testing.assert_frame_equal(inline, ahead)
+    assert rep_inline == rep_ahead and rep_ahead.extract_rows == len(crm)
+
+
+def test_csv_extract_read_by_pyarrow_equals_pandas_reading(tmp_path):
+    # the fast reader keeps pandas' missing values (NA, null, empty) and stripped header names
+    from engagement.sources import _read_csv_arrow
+
+    (tmp_path / "x.csv").write_text(" Customer ,Retained,Name\n a1 ,NA,x\nb2,,y\nc3,null,z\n")
+    fast = _read_csv_arrow(tmp_path / "x.csv", ",", "utf-8", ["Customer", "Retained"])
+    slow = pd.read_csv(tmp_path / "x.csv", dtype="string[pyarrow]", usecols=lambda c: c.strip() in ("Customer", "Retained"))
+    slow.columns = [c.strip() for c in slow.columns]
+    pd.testing.assert_frame_equal(fast, slow)

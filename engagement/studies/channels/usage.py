@@ -86,8 +86,17 @@ def channel_combinations(df: pd.DataFrame, cb: Codebook, design: Design, top: in
     used = df[list(usage.values())]
     complete = used.notna().all(axis=1)
     names = np.array(list(usage), dtype=object)
-    combo = pd.Series([" + ".join(names[row]) or "(none)" for row in used.to_numpy(float) == 1],
-                      index=df.index).where(complete)
+    hit = used.to_numpy(float) == 1
+    if hit.shape[1] <= 62:
+        # each row's combination as a bit pattern, named once per distinct pattern (a per-row join took 4.5 s
+        # at a million respondents)
+        bits = hit.astype(np.int64) @ (np.int64(1) << np.arange(hit.shape[1], dtype=np.int64))
+        patterns, rows_of = np.unique(bits, return_inverse=True)
+        named = np.array([" + ".join(names[(p >> np.arange(len(names))) & 1 == 1]) or "(none)" for p in patterns],
+                         dtype=object)
+        combo = pd.Series(named[rows_of.reshape(-1)], index=df.index).where(complete)
+    else:
+        combo = pd.Series([" + ".join(names[row]) or "(none)" for row in hit], index=df.index).where(complete)
     w = pd.Series(design.weights, index=df.index)[complete]
     ranked = w.groupby(combo[complete]).sum().sort_values(ascending=False).index[:top]
     rows = []

@@ -233,6 +233,8 @@ def typing_tool(result: TypingToolResult, fit: PersonaFit) -> View:
            f"fewest questions within {100 * ACCURACY_TOLERANCE:.0f} point of the best accuracy. Saved as "
            f"`{TYPING_TOOL_FILE}` beside the report; `engagement assign --typing-tool typing_tool.json --data "
            "NEW.csv` types a new file.")
+    if "cv_sample" in acc:  # a very large survey: say on whom the accuracy was measured
+        s.note(f"The accuracy was {acc['cv_sample']}.")
     rowpct = result.confusion.div(result.confusion.sum(axis=1), axis=0)
     rowpct.index = [f"{p}. {fit.name(p)}" for p in rowpct.index]
     rowpct.columns = [f"typed P{c}" for c in rowpct.columns]

@@ -29,7 +29,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 from sklearn.discriminant_analysis import LinearDiscriminantAnalysis
-from sklearn.model_selection import StratifiedKFold
+from sklearn.model_selection import StratifiedKFold, StratifiedShuffleSplit
 
 from ...degrade import CannotEstimate, NotEstimated
 from ...errors import InputError
@@ -43,6 +43,10 @@ FORMAT_VERSION = 1
 TYPING_TOOL_FILE = "typing_tool.json"
 #: keep the fewest questions whose cross-validated accuracy is within this of the best
 ACCURACY_TOLERANCE = 0.01
+#: above this many respondents the cross-validation runs on a seeded sample of this size, stratified by
+#: persona (the final tool is still fitted on everyone): 100,000 keeps the accuracy's 95% interval
+#: within ±0.3 points while a million respondents' CV took 24 s
+CV_MAX_N = 100_000
 
 
 def wilks_order(X: np.ndarray, y: np.ndarray, max_questions: int) -> list[int]:
@@ -184,22 +188,26 @@ def train_typing_tool(codes: pd.DataFrame, enc: FeatureEncoder, labels: np.ndarr
     folds = min(cv_folds, int(np.bincount(np.searchsorted(classes, y)).min()))
     if folds < 2:
         raise CannotEstimate("a persona has fewer than two respondents, too few to cross-validate a typing tool")
-    correct = np.zeros((q_max, len(y)), dtype=bool)
-    predicted = np.zeros((q_max, len(y)), dtype=int)
-    for train, test in StratifiedKFold(folds, shuffle=True, random_state=seed).split(X, y):
-        order = wilks_order(X[train], y[train], q_max)
-        priors = _priors(y[train], w[train], classes)
+    Xs, ys, ws = X, y, w  # the respondents the cross-validation runs on
+    if len(y) > CV_MAX_N:
+        cv = np.sort(next(StratifiedShuffleSplit(1, train_size=CV_MAX_N, random_state=seed).split(X, y))[0])
+        Xs, ys, ws = X[cv], y[cv], w[cv]
+    correct = np.zeros((q_max, len(ys)), dtype=bool)
+    predicted = np.zeros((q_max, len(ys)), dtype=int)
+    for train, test in StratifiedKFold(folds, shuffle=True, random_state=seed).split(Xs, ys):
+        order = wilks_order(Xs[train], ys[train], q_max)
+        priors = _priors(ys[train], ws[train], classes)
         for q in range(1, len(order) + 1):
             cols = order[:q]
-            pred = _lda(X[np.ix_(train, cols)], y[train], priors).predict(X[np.ix_(test, cols)])
+            pred = _lda(Xs[np.ix_(train, cols)], ys[train], priors).predict(Xs[np.ix_(test, cols)])
             predicted[q - 1, test] = pred
-            correct[q - 1, test] = pred == y[test]
+            correct[q - 1, test] = pred == ys[test]
         for q in range(len(order) + 1, q_max + 1):  # no further question could enter in this fold
             predicted[q - 1, test], correct[q - 1, test] = predicted[len(order) - 1, test], correct[len(order) - 1, test]
     order = wilks_order(X, y, q_max)
     acc = correct.mean(axis=1)
-    wacc = (correct * w).sum(axis=1) / w.sum()
-    se = np.sqrt(acc * (1 - acc) / len(y))
+    wacc = (correct * ws).sum(axis=1) / ws.sum()
+    se = np.sqrt(acc * (1 - acc) / len(ys))
     curve = pd.DataFrame({"questions": np.arange(1, q_max + 1), "accuracy": acc, "ci_low": acc - 1.96 * se,
                           "ci_high": acc + 1.96 * se, "weighted_accuracy": wacc,
                           "question_added": [enc.labels.get(feats[j], feats[j]) for j in order]
@@ -208,7 +216,7 @@ def train_typing_tool(codes: pd.DataFrame, enc: FeatureEncoder, labels: np.ndarr
     cols = order[:q]
     model = _lda(X[:, cols], y, _priors(y, w, classes))
     chosen = [feats[j] for j in cols]
-    confusion = pd.crosstab(pd.Series(y, name="persona (model)"), pd.Series(predicted[q - 1], name="typing tool"))
+    confusion = pd.crosstab(pd.Series(ys, name="persona (model)"), pd.Series(predicted[q - 1], name="typing tool"))
     tool = TypingTool(
         id_column=id_column, questions=chosen, encoder=enc, impute={c: impute[c] for c in chosen},
         classes=[int(c) for c in model.classes_], names={int(c): names[int(c)] for c in model.classes_},
@@ -216,11 +224,14 @@ def train_typing_tool(codes: pd.DataFrame, enc: FeatureEncoder, labels: np.ndarr
         intercept=np.atleast_1d(model.intercept_) if len(classes) > 2 else np.array([0.0, model.intercept_[0]]),
         accuracy={"cv_accuracy": float(acc[q - 1]), "ci_low": float(curve["ci_low"].iloc[q - 1]),
                   "ci_high": float(curve["ci_high"].iloc[q - 1]), "cv_weighted_accuracy": float(wacc[q - 1]),
-                  "folds": folds, "n": int(len(y)), "questions": q, "max_questions": q_max,
+                  "folds": folds, "n": int(len(ys)), "questions": q, "max_questions": q_max,
                   "chance": float(_priors(y, w, classes).max()),
                   "definition": "share of respondents put in the persona the latent class model assigns, "
                                 "stratified k-fold cross-validation with the question selection repeated "
                                 "inside every training fold"})
+    if len(ys) < len(y):
+        tool.accuracy["cv_sample"] = (f"cross-validated on a random sample of {len(ys):,} of the {len(y):,} respondents, "
+                                      f"stratified by persona (seed {seed}); the tool itself is fitted on everyone")
     return tool, curve, confusion
 
 
