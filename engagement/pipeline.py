@@ -26,7 +26,6 @@ in engagement.pipeline_errors; this module runs the pipeline (`run_pipeline`) an
 
 from __future__ import annotations
 
-import importlib
 import json
 import logging
 import os
@@ -193,6 +192,8 @@ def _run(plan: RunPlan, *, respondent_data: bool, progress, lang: str | None = N
             progress(f"[{number[name]}/{len(names)}] {name} …")
 
         def on_done(name: str) -> None:
+            if pool:
+                pool.refill()
             if name in REPORT_ORDER:  # its part of the report is converted while the others run
                 prepare.submit(_notebook_body, work / f"{name}.ipynb")
             timings[name] = round(time.perf_counter() - started[name], 2)
@@ -213,10 +214,10 @@ def _run(plan: RunPlan, *, respondent_data: bool, progress, lang: str | None = N
                     shutdown_kernel(km)
 
         t_notebooks = time.perf_counter()
-        # one background thread prepares the report while notebooks run: imports, then each
-        # executed notebook's HTML (the kernels are other processes; this thread has the CPU's rest)
+        # one background thread prepares the report while notebooks run: each executed notebook's
+        # HTML (the first also imports engagement.report; not at the start, where the first
+        # notebook's kernel start-up is the critical path)
         prepare = ThreadPoolExecutor(max_workers=1, thread_name_prefix="engagement-report")
-        prepare.submit(importlib.import_module, "engagement.report")
         # kernels of the next notebooks start (and import) while the current ones run
         pool = KernelPool(sources, ahead=jobs) if warm_kernels else None
         try:
