@@ -123,18 +123,29 @@ def source_key(data_path: str | Path, cb: Codebook) -> str:
     return key
 
 
-def analysis_data(data_path: str | Path, codebook_path: str | Path, output_dir: str | Path) -> pd.DataFrame:
+def analysis_data(data_path: str | Path, codebook_path: str | Path, output_dir: str | Path,
+                  columns: list[str] | None = None) -> pd.DataFrame:
     """The screened, weighted analysis table for a run folder.
 
     Reads the copy notebook 00 cached as clean.parquet when it was built from these same inputs;
-    otherwise (a study notebook run on its own, or pointed at other data) builds and caches it."""
+    otherwise (a study notebook run on its own, or pointed at other data) builds and caches it.
+    `columns`: only these (those present), read column by column from the cache, so that a large
+    table costs a study only what it reads."""
     cb = load_codebook(codebook_path)
     cached, key = Path(output_dir) / CLEAN_DATA, Path(output_dir) / CLEAN_SOURCE
     if cached.exists() and key.exists() and key.read_text() == source_key(data_path, cb):
-        return pd.read_parquet(cached)
+        if columns is None:
+            return pd.read_parquet(cached)
+        import pyarrow as pa
+        import pyarrow.parquet as pq
+
+        present = set(pq.read_schema(cached).names)
+        df = pd.read_parquet(cached, columns=[c for c in columns if c in present])
+        pa.default_memory_pool().release_unused()  # Arrow keeps the read's buffers otherwise (≈ 0.5 GB at 1M)
+        return df
     prepared = prepare_survey(data_path, cb, output_dir)
     save_clean(prepared, output_dir)
-    return prepared.data
+    return prepared.data if columns is None else prepared.data[[c for c in columns if c in prepared.data.columns]]
 
 
 def save_clean(prepared: Prepared, output_dir: str | Path) -> None:

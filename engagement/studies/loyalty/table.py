@@ -9,8 +9,8 @@ from pathlib import Path
 import pandas as pd
 
 from ...codebook import Codebook
-from ...prepare import analysis_data, source_key
-from ...results import CLEAN_DATA, WEIGHT
+from ...prepare import analysis_data
+from ...results import WEIGHT
 
 
 def study_columns(cb: Codebook) -> list[str]:
@@ -27,21 +27,8 @@ def study_columns(cb: Codebook) -> list[str]:
 
 def analysis_table(data_path: str | Path, codebook_path: str | Path, output_dir: str | Path,
                    cb: Codebook) -> pd.DataFrame:
-    """`prepare.analysis_data` restricted to `study_columns`: read column by column from the cached
-    clean table when it was built from these inputs (the same check as `analysis_data`), else built
-    by `analysis_data` and narrowed."""
-    cached = Path(output_dir) / CLEAN_DATA
-    source = cached.with_suffix(".source")
-    if cached.exists() and source.exists() and source.read_text() == source_key(data_path, cb):
-        import pyarrow as pa
-        import pyarrow.parquet as pq
-
-        present = set(pq.read_schema(cached).names)
-        df = pd.read_parquet(cached, columns=[c for c in study_columns(cb) if c in present])
-        pa.default_memory_pool().release_unused()  # Arrow keeps the read's buffers otherwise (≈ 0.5 GB at 1M)
-        return df
-    df = analysis_data(data_path, codebook_path, output_dir)
-    return df[[c for c in study_columns(cb) if c in df.columns]]
+    """`prepare.analysis_data` restricted to `study_columns`."""
+    return analysis_data(data_path, codebook_path, output_dir, columns=study_columns(cb))
 
 
 def persona_labels(df: pd.DataFrame, id_column: str, path: Path) -> pd.Series | None:
